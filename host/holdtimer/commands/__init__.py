@@ -1,0 +1,1 @@
+"""One module per `holdtimer` subcommand (see holdtimer.cli.COMMANDS)."""
