@@ -68,7 +68,8 @@ def imported_modules(path):
 @pytest.mark.parametrize("path", [p for p in SOURCES if os.path.basename(p) not in SIM_ONLY],
                          ids=lambda p: os.path.basename(p))
 def test_imports_only_modules_the_rp2_port_has(path):
-    allowed = rp2_modules() | {n[:-3] for n in os.listdir(FIRMWARE) if n.endswith(".py")} | {"board"}
+    allowed = (rp2_modules() | {n[:-3] for n in os.listdir(FIRMWARE) if n.endswith(".py")}
+               | {n[:-3] for n in os.listdir(BOARDS) if n.endswith(".py")} | {"board"})
     # A module imported inside `try: ... except ImportError` is optional and allowed.
     tree = ast.parse(open(path, encoding="utf-8").read(), path)
     optional = set()

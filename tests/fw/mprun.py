@@ -1,6 +1,7 @@
 # Runs the firmware test modules (tests/fw/test_*.py) under the MicroPython unix port.
 # Usage: micropython tests/fw/mprun.py [module ...]; prints one line per test and a summary line
 # "N passed, N failed"; exits 1 if any failed.
+import gc
 import os
 import sys
 
@@ -18,6 +19,7 @@ def main():
             if not attr.startswith("test_"):
                 continue
             fn = getattr(mod, attr)
+            gc.collect()
             try:
                 fn()
                 passed += 1

@@ -1,0 +1,223 @@
+"""The simulated board: the same names as boards/pico.py, backed by the MicroPython unix port.
+
+`holdtimer sim` writes a JSON config and points HOLDTIMER_SIM_CONF at it. The OLED is the real
+ssd1306 driver on an emulated SSD1306 controller (sim_i2c); frames, motor changes and cues go out
+as text lines on the `events` file descriptor; button presses come from a script (device time) and
+from keys typed in the terminal (the `keys` descriptor). The clock runs `speed` times real time and
+starts shortly before the 2**30 tick wrap, so every simulated session crosses it.
+"""
+import binascii
+import json
+import os
+import select
+import sys
+import time
+
+import sim_i2c
+import ssd1306
+
+NAME = "sim"
+MASK = (1 << 30) - 1
+POLL_MS = 20
+
+_path = os.getenv("HOLDTIMER_SIM_CONF")
+conf = {}
+if _path:
+    with open(_path) as _f:
+        conf = json.load(_f)
+
+SPEED = conf.get("speed", 1)
+START = conf.get("tick_start", (1 << 30) - 20000) & MASK
+root = conf.get("fs", "/tmp/holdtimer-sim-fs")
+serial = conf.get("serial", "5133000000000001")
+link_in = sys.stdin.buffer
+link_out = sys.stdout.buffer
+_events = open(conf["events"], "wb") if conf.get("events") else None
+_keys = open(conf["keys"], "rb") if conf.get("keys") else None
+_t0 = time.ticks_us()
+
+# Synthesized button timings (device ms) per gesture: (press, release) pairs from its start.
+GESTURES = {
+    "short": ((0, 120),),
+    "long": ((0, 1300),),
+    "double": ((0, 120), (270, 390)),
+    "triple": ((0, 120), (270, 390), (540, 660)),
+}
+
+
+def _elapsed():
+    """Device ms since the simulated power-up (not wrapped)."""
+    return int(time.ticks_diff(time.ticks_us(), _t0) * SPEED) // 1000
+
+
+def ticks_ms():
+    return (START + _elapsed()) & MASK
+
+
+def sleep_ms(ms):
+    time.sleep_us(int(ms * 1000 / SPEED))
+
+
+def _emit(line):
+    if _events is not None:
+        _events.write(line.encode() + b"\n")
+
+
+# --- button: scripted presses and typed keys become pin levels at device times ---------------
+_presses = []      # [start_ms, end_ms] intervals in device ms since power-up, in time order
+_script = []       # [(at_ms, gesture)] still to come
+_crash_at = []     # device ms at which button() raises (to exercise the crash log)
+if conf.get("hold_at_boot"):
+    _presses.append([0, 3000])
+for _line in conf.get("script", ()):
+    _at, _g = _line
+    if _g == "crash":
+        _crash_at.append(int(_at * 1000))
+    else:
+        _script.append((int(_at * 1000), _g))
+_script.sort()
+
+
+def _add_gesture(at, name):
+    for a, b in GESTURES.get(name, ()):
+        _presses.append([at + a, at + b])
+    _emit("P %d %s" % (at, name))
+
+
+def script_done():
+    return not _script and not _presses
+
+
+def _pump(now):
+    while _script and _script[0][0] <= now:
+        at, g = _script.pop(0)
+        _add_gesture(at, g)
+    while _presses and _presses[0][1] <= now:
+        _presses.pop(0)
+
+
+def button():
+    now = _elapsed()
+    _start(now)
+    if _crash_at and _crash_at[0] <= now:
+        _crash_at.pop(0)
+        raise RuntimeError("simulated crash (script)")
+    _pump(now)
+    return bool(_presses) and _presses[0][0] <= now < _presses[0][1]
+
+
+def _next_edge(now):
+    t = None
+    if _script:
+        t = _script[0][0]
+    if _presses:
+        p = _presses[0]
+        e = p[0] if p[0] > now else p[1]
+        t = e if t is None else min(t, e)
+    return t
+
+
+def _read_keys():
+    data = _keys.read(64) if _keys is not None else b""
+    if not data:
+        return
+    now = _elapsed()
+    for word in data.decode().split():
+        if word in GESTURES:
+            _add_gesture(now + 1, word)
+
+
+_poller = select.poll()
+_poller.register(sys.stdin, select.POLLIN)
+if _keys is not None:
+    _poller.register(_keys, select.POLLIN)
+
+
+_ready = []
+
+
+def _start(now):
+    if not _ready:
+        # Script times count from when the app first polls the button (it has booted).
+        _ready.append(now)
+        for k in range(len(_script)):
+            _script[k] = (_script[k][0] + now, _script[k][1])
+        for k in range(len(_crash_at)):
+            _crash_at[k] += now
+
+
+def wait(ms):
+    """Sleep up to ms of device time, waking early for link data, typed keys or a scripted press."""
+    now = _elapsed()
+    _start(now)
+    edge = _next_edge(now)
+    if edge is not None:
+        ms = max(0, min(ms, edge - now))
+    us = int(ms * 1000 / SPEED)
+    if us >= 2000:
+        ready = _poller.poll(us // 1000)
+    else:
+        ready = _poller.poll(0)
+        if not ready and us:
+            time.sleep_us(us)
+            ready = _poller.poll(0)
+    link = False
+    for obj, _ev in ready:
+        if obj is _keys:
+            _read_keys()
+        else:
+            link = True
+    return link
+
+
+# --- motor, battery, watchdog -----------------------------------------------------------------
+class Motor:
+    def __init__(self):
+        self.duty = 0
+
+    def on(self, duty=65535):
+        if not self.duty:
+            _emit("M %d 1" % _elapsed())
+        self.duty = duty
+
+    def off(self):
+        if self.duty:
+            _emit("M %d 0" % _elapsed())
+        self.duty = 0
+
+
+motor = Motor()
+
+
+def on_usb():
+    return conf.get("usb", True)
+
+
+def battery():
+    return conf.get("battery", 80), on_usb()
+
+
+def watchdog():
+    return None
+
+
+def trace(name, *data):
+    """Cue and state events from the app, for the terminal view and the tests."""
+    _emit("C %d %s %s" % (_elapsed(), name, " ".join(str(d) for d in data)))
+    if name == "session_end" and conf.get("exit_when_done") and script_done():
+        _emit("X %d done" % _elapsed())
+        raise SystemExit(0)
+
+
+# --- display: the real driver on the emulated controller ---------------------------------------
+bus = sim_i2c.SSD1306Bus()
+
+
+class _Display(ssd1306.SSD1306_I2C):
+    def show(self, *args):
+        super().show(*args)
+        if _events is not None:
+            _emit("F %d %d %s" % (_elapsed(), bus.bytes_total, binascii.hexlify(bus.gddram).decode()))
+
+
+display = _Display(128, 64, bus)

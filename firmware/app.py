@@ -1,0 +1,411 @@
+"""The device application: menu, session, screens, haptics, session log and USB link in one loop.
+
+The loop never busy-waits: it sleeps in board.wait() until the engine's next deadline, the motor's
+next switch, the gesture decoder's next decision, the next screen second or the next button poll,
+and wakes early when the USB serial link has data. Flash writes wait until the motor is quiet.
+"""
+import gc
+
+import board
+import engine
+import gestures
+import haptics
+import link
+import plan
+import routine
+import screens
+import storage
+import ticks
+
+VERSION = "0.1.0"
+MENU, RUN, DONE, LAST, HELP, RESUME, NOTICE = range(7)
+LOW_BATTERY = 10  # percent at which the menu warns
+# When several cues fall due at once (a hold ends, the next exercise's prep starts), the one the
+# user most needs to feel is played: the first of this list.
+PRIORITY = ("done", "ex_done", "switch", "hold_end", "hold", "press_wait", "rest", "prep", "rep",
+            "tick", "reminder", "paused", "resumed", "skipped", "discomfort", "ended")
+ACK = ("paused", "resumed", "skipped", "discomfort", "ended")
+LINK_READ_MAX = 512  # bytes taken from the serial link per loop pass
+
+
+def _trace(*args):
+    if board.trace:
+        board.trace(*args)
+
+
+class App:
+    def __init__(self):
+        self.st = storage.Storage(board.root)
+        self.boot = self.st.boot()
+        self.fb = board.display
+        self.g = gestures.Gestures()
+        self.hp = haptics.Player(board.motor)
+        self.link = link.DeviceLink(self.st, self)
+        self.wdt = board.watchdog()
+        self.now = board.ticks_ms()
+        self.uptime = 0          # ms since this app started (ticks wrap; this does not)
+        self.clock = None        # (epoch seconds, uptime ms) when the PC set the clock
+        self.mode = MENU
+        self.sel = 0             # routine selected in the menu
+        self.page = 0            # help page
+        self.rlist = self.st.routines()
+        self.doc = self.eng = self.log = None
+        self.rid = self.rhash = None
+        self.pending = []        # log records waiting for the motor to stop
+        self.ending = False
+        self.summary = None      # (routine, elapsed_s, steps, planned, skipped, discomfort, ended)
+        self.notice = None       # (head, lines) of a message screen
+        self.after_notice = MENU
+        self.dirty = True        # redraw the whole screen
+        self.drawn_i = -1
+        self.drawn_s = -1
+        self.total = 1
+        self.base_ms = 0         # planned ms before the current step
+        self.resume_name = None
+
+    # -- what the USB link asks of the app --------------------------------------------------------
+    def info(self):
+        pct, usb = board.battery()
+        return {"fw": VERSION, "board": board.NAME, "serial": board.serial, "boot": self.boot,
+                "uptime": self.uptime, "clock": self.epoch(), "battery": pct, "usb": usb,
+                "session": self.eng is not None, "routines": len(self.rlist)}
+
+    def busy(self):
+        return self.eng is not None
+
+    def set_clock(self, epoch):
+        self.clock = (epoch, self.uptime)
+
+    def epoch(self):
+        """Wall clock in epoch seconds, or 0 while the PC has not set it since power-up."""
+        if self.clock is None:
+            return 0
+        return self.clock[0] + (self.uptime - self.clock[1]) // 1000
+
+    # -- the loop -----------------------------------------------------------------------------------
+    def run(self):
+        self.resume_name = self.st.unfinished()
+        if self.resume_name:
+            self.mode = RESUME
+        _trace("boot", self.boot, len(self.rlist))
+        link_ready = False
+        while True:
+            now = board.ticks_ms()
+            self.uptime += ticks.diff(now, self.now)
+            self.now = now
+            if link_ready:
+                self.serve_link()
+            g = self.g.update(board.button(), now)
+            if g:
+                _trace("gesture", g)
+                self.on_gesture(g, now)
+            if self.eng is not None:
+                evs = self.eng.update(now)
+                if evs:
+                    self.on_events(evs, now)
+            self.hp.update(now)
+            if self.pending and not self.hp.busy():
+                self.flush_log()
+            self.draw(now)
+            if self.wdt is not None:
+                self.wdt.feed()
+            link_ready = board.wait(self.sleep_ms(now))
+
+    def sleep_ms(self, now):
+        """How long the loop may sleep: the nearest of every component's next deadline."""
+        ms = board.POLL_MS
+        for w in (self.eng.wake_in(now) if self.eng is not None else None, self.hp.wake_in(now),
+                  self.g.wake_in(now), self.redraw_in(now)):
+            if w is not None and w < ms:
+                ms = w
+        if self.pending and not self.hp.busy():
+            ms = 0
+        return ms if ms > 0 else 0
+
+    def serve_link(self):
+        data = bytearray()
+        while len(data) < LINK_READ_MAX and board.wait(0):
+            b = board.link_in.read(1)
+            if not b:
+                break
+            data += b
+        if data:
+            out = self.link.feed(bytes(data))
+            if out:
+                board.link_out.write(out)
+            rl = self.st.routines()
+            if rl != self.rlist:
+                self.rlist = rl
+                if self.mode == MENU:
+                    self.sel = min(self.sel, max(0, len(rl) - 1))
+                    self.dirty = True
+
+    # -- gestures -----------------------------------------------------------------------------------
+    def on_gesture(self, g, now):
+        self.dirty = True
+        m = self.mode
+        if m == RUN:
+            evs = self.eng.gesture(g, now)
+            if evs:
+                self.on_events(evs, now)
+        elif m == MENU:
+            if g == "short" and self.rlist:
+                self.sel = (self.sel + 1) % len(self.rlist)
+            elif g == "long" and self.rlist:
+                self.start_session(now)
+            elif g == "double":
+                self.show_last()
+            elif g == "triple":
+                self.mode, self.page = HELP, 0
+        elif m == HELP:
+            self.page += 1
+            if g != "short" or self.page >= screens.HELP_PAGES:
+                self.mode = MENU
+        elif m == RESUME:
+            if g == "long":
+                self.resume_session(now)
+            elif g == "short":
+                self.st.finish(self.resume_name, "abandoned")
+                self.resume_name = None
+                self.mode = MENU
+        elif m == NOTICE:
+            self.mode = self.after_notice
+        else:  # DONE, LAST
+            self.mode = MENU
+
+    def show_last(self):
+        if self.summary is None:
+            rows = self.st.logs()
+            if rows:
+                try:
+                    self.summary = _summarise(self.st.session(rows[-1][0]))
+                except (OSError, ValueError):
+                    self.summary = None
+        self.mode = LAST
+
+    # -- a session ----------------------------------------------------------------------------------
+    def _load(self, rid):
+        data = self.st.read_routine(rid)
+        doc, errors = routine.parse(data, rid)
+        if doc is None:
+            raise ValueError(errors[0] if errors else "bad routine")
+        return doc, routine.content_hash(data)
+
+    def start_session(self, now):
+        rid = self.rlist[self.sel][0]
+        try:
+            doc, h = self._load(rid)
+        except (OSError, ValueError) as e:
+            self.tell("Bad routine", (rid[:16], str(e)[-32:]))
+            return
+        self.doc, self.rid, self.rhash = doc, rid, h
+        self.log = None
+        try:
+            self.log = self.st.new_log(rid, h, self.uptime, self.epoch(), plan.count(doc))
+        except OSError:
+            # Flash full even after deleting pulled logs: the session runs, unlogged; say so first.
+            self.tell("Flash full", ("session not", "logged: pull", "the logs (PC)"), RUN)
+        self._begin(doc, now, 0)
+
+    def resume_session(self, now):
+        name = self.resume_name
+        self.resume_name = None
+        try:
+            d = self.st.session(name)
+            doc, h = self._load(d["routine_id"])
+            if h != d["routine_hash"]:
+                raise ValueError("routine changed")
+        except (OSError, ValueError, KeyError, TypeError):
+            self.st.finish(name, "abandoned")
+            self.tell("Cannot resume", ("routine changed", "or missing"))
+            return
+        done_steps = d["steps"]
+        at = done_steps[-1]["i"] + 1 if done_steps else 0
+        offset = 0
+        for s in done_steps:
+            end = s["offset_ms"] + s["actual_ms"]
+            offset = end if end > offset else offset
+        rid = d["routine_id"]
+        del d, done_steps
+        self.doc, self.rid, self.rhash = doc, rid, h
+        self.log = self.st.resume_log(name)
+        self.log.resume(self.boot, self.uptime, self.epoch(), at, offset)
+        _trace("resume", name, at)
+        self._begin(doc, now, at)
+
+    def _begin(self, doc, now, at):
+        gc.collect()
+        self.eng = engine.Engine(doc, now, at)
+        self.total = plan.total_ms(doc) or 1
+        self.ending = False
+        self.summary = None
+        if self.mode != NOTICE:
+            self.mode = RUN
+        _trace("session_start", self.rid, at)
+        self.on_events(self.eng.start(now), now)
+
+    def on_events(self, evs, now):
+        best = None
+        for ev in evs:
+            name = ev[0]
+            if name == "step":
+                d = ev[3]
+                # (kind, planned, actual, flags, pauses, ex, set, rep, side, offset)
+                self.pending.append((ev[2], d[0], d[5], d[6], d[7], d[8], d[1], d[2], d[9], d[3], d[4]))
+                continue
+            _trace("cue", name, ev[1], ev[2])
+            if name in ("done", "ended"):
+                self.finish_session(name, ev[1])
+            if name in PRIORITY and (best is None or PRIORITY.index(name) < PRIORITY.index(best)):
+                best = name
+        if best is not None:
+            self.hp.play("ack" if best in ACK else best, now)
+        self.dirty = True
+
+    def finish_session(self, reason, at):
+        eng = self.eng
+        total = ticks.diff(at, eng.t_start)
+        self.pending.append(("end", "done" if reason == "done" else "ended", total))
+        self.ending = True
+
+    def flush_log(self):
+        """Write the queued records (the motor is quiet). A failed write never stops the session."""
+        while self.pending:
+            r = self.pending.pop(0)
+            if self.log is not None:
+                try:
+                    if r[0] == "end":
+                        self.log.end(r[1], r[2], r[2])
+                    else:
+                        self.log.step(*r)
+                except OSError:
+                    self.log = None
+                    self.tell("Flash full", ("log stopped:", "pull the logs"), DONE if self.ending else RUN)
+            if r[0] == "end":
+                self._close(r)
+
+    def _close(self, r):
+        s = _summarise(self.st.session(self.log.name)) if self.log is not None else None
+        self.summary = s
+        _trace("session_end", r[1], r[2])
+        self.eng = self.doc = self.log = None
+        self.ending = False
+        if self.mode != NOTICE:
+            self.mode = DONE
+        gc.collect()
+
+    def tell(self, head, lines, after=MENU):
+        self.notice = (head, lines)
+        self.after_notice = after
+        self.mode = NOTICE
+        self.dirty = True
+        _trace("notice", head.replace(" ", "_"))
+
+    # -- the screen ---------------------------------------------------------------------------------
+    def redraw_in(self, now):
+        """ms until the number on screen changes (the next whole second of the step)."""
+        if self.mode != RUN or self.eng is None:
+            return None
+        r = self.eng.remaining(now)
+        if r is None:
+            return None
+        return r % 1000 or 1000
+
+    def draw(self, now):
+        fb = self.fb
+        m = self.mode
+        if m == RUN and self.eng is not None and self.eng.step is not None:
+            self._draw_run(now)
+            return
+        if not self.dirty:
+            return
+        self.dirty = False
+        self.drawn_i = -1
+        batt = board.battery()
+        if m == MENU or m == RUN:
+            if not self.rlist:
+                screens.empty_menu(fb)
+            else:
+                self._draw_menu(batt)
+        elif m == HELP:
+            screens.help(fb, self.page)
+        elif m == RESUME:
+            screens.resume(fb, self.resume_name, 0, 0)
+        elif m == NOTICE:
+            screens.message(fb, self.notice[0], self.notice[1], "short: ok")
+        elif m == DONE or m == LAST:
+            s = self.summary
+            if m == DONE and s is not None:
+                screens.done(fb, *s)
+            elif s is not None:
+                screens.last(fb, s[0], "", *s[1:])
+            else:
+                screens.last(fb)
+        fb.show()
+        _trace("screen", m)
+
+    def _draw_menu(self, batt):
+        rid = self.rlist[self.sel][0]
+        try:
+            doc, _h = self._load(rid)
+            screens.menu(self.fb, doc.get("name", rid), self.sel + 1, len(self.rlist), len(doc["ex"]),
+                         plan.total_ms(doc) // 1000, batt)
+            del doc
+        except (OSError, ValueError):
+            screens.menu(self.fb, rid, self.sel + 1, len(self.rlist), 0, 0, batt)
+        pct, usb = batt
+        if pct is not None and pct < LOW_BATTERY and not usb:
+            screens.low_battery(self.fb, pct)
+
+    def _draw_run(self, now):
+        eng = self.eng
+        st = eng.step
+        rem = eng.remaining(now)
+        secs = (rem + 999) // 1000 if rem is not None else -1
+        if not self.dirty and eng.i == self.drawn_i and secs == self.drawn_s:
+            return
+        fb = self.fb
+        if eng.i != self.drawn_i:
+            self.base_ms = plan.ms_before(self.doc, eng.i)
+        prog = (self.base_ms + eng.elapsed(now)) * 1000 // self.total
+        if prog > 1000:
+            prog = 1000
+        batt = board.battery()
+        if self.dirty or eng.i != self.drawn_i:
+            kind, e, set_no, rep, side, dur = st
+            ex = self.doc["ex"][e]
+            name = ex["name"]
+            cue = ex.get("cue", "")
+            reps = routine.field(self.doc, ex, "reps")
+            sets = routine.field(self.doc, ex, "sets")
+            if eng.paused:
+                screens.paused(fb, name, secs if secs >= 0 else None)
+            elif kind == plan.PREP:
+                screens.prep(fb, name, cue, secs, side, prog, batt)
+            elif kind == plan.HOLD:
+                screens.hold(fb, name, cue, secs, side, rep, reps, set_no, sets, prog, batt)
+            elif kind == plan.SWITCH:
+                screens.switch(fb, name, secs, side, prog, batt)
+            elif kind == plan.REST or kind == plan.SREST:
+                screens.rest(fb, name, secs, rep, reps, set_no, sets, kind == plan.SREST, side, prog, batt)
+            elif kind == plan.TEMPO:
+                screens.tempo(fb, name, cue, eng.beat, reps, side, set_no, sets, prog, batt)
+            else:
+                screens.press(fb, name, cue, reps, side, set_no, sets, prog, batt)
+        elif not eng.paused and st[0] != plan.TEMPO and st[0] != plan.PRESS:
+            screens.update(fb, secs, st[4], prog, batt)
+        self.dirty = False
+        self.drawn_i = eng.i
+        self.drawn_s = secs
+        fb.show()
+
+
+def _summarise(d):
+    """(routine, elapsed_s, steps, planned, skipped, discomfort, ended) of a sessionlog.read dict."""
+    steps = d["steps"]
+    skipped = discomfort = 0
+    for s in steps:
+        skipped += 1 if s["skipped"] else 0
+        discomfort += 1 if s["discomfort"] else 0
+    return (d["routine_id"] or "?", (d["end_offset_ms"] or 0) // 1000, len(steps), d["planned_steps"] or 0,
+            skipped, discomfort, d["end"] != "done")

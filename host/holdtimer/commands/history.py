@@ -1,0 +1,201 @@
+"""`holdtimer history [SESSION]`: sessions newest first, or one session step by step."""
+import sys
+
+from holdtimer.errors import UserError
+
+DEFAULT_LIMIT = 30
+MIN_WIDTH = 100   # the tables' natural width; below it lines wrap in the terminal
+PLAIN_FROM = 300  # longer lists are printed as plain columns (fast for --limit 0 over 10,000 sessions)
+HEADERS = ("id", "when", "routine", "time", "done", "holds", "short", "skipped", "discomfort", "ended")
+KEYS = ("id", "when", "routine", "duration", "done", "holds", "short", "skipped", "discomfort", "ended")
+RIGHT = (3, 4, 5, 6, 7, 8)
+
+
+def add_arguments(p):
+    p.add_argument("session", nargs="?", metavar="SESSION",
+                   help="a session id from the list (or a unique prefix of it): show that session step by step")
+    p.add_argument("--routine", metavar="ID", help="only sessions of this routine")
+    p.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD, today, yesterday, 7d, 2w)")
+    p.add_argument("--until", metavar="DATE", help="up to and including this day")
+    p.add_argument("--limit", metavar="N", type=int, default=DEFAULT_LIMIT,
+                   help="show the N newest sessions (default %d; 0 shows all)" % DEFAULT_LIMIT)
+    p.add_argument("--all-steps", action="store_true",
+                   help="with SESSION: list prep, rest and switch steps too, not only the holds")
+
+
+def filters(args):
+    """(routine, since_ts, until_ts) from --routine/--since/--until; UserError on a bad date."""
+    from holdtimer import review
+    try:
+        since = review.parse_date(args.since) if getattr(args, "since", None) else None
+        until = review.parse_date(args.until) if getattr(args, "until", None) else None
+    except ValueError as e:
+        raise UserError(str(e))
+    if since and until and since > until:
+        raise UserError("--since %s is after --until %s" % (since, until))
+    lo, hi = review.time_bounds(since, until)
+    return getattr(args, "routine", None), lo, hi, since, until
+
+
+def open_store_or_say():
+    """The store, or None after telling the user there is nothing to review yet."""
+    from holdtimer import store
+    st = store.open_existing()
+    if st is None or st.count() == 0:
+        where = st.path if st else store.db_path()
+        if st:
+            st.close()
+        print("no sessions in the store yet (%s): run a session on the device, then `holdtimer pull`" % where)
+        return None
+    return st
+
+
+def add_columns(table, headers, rows, right=(), fixed=()):
+    """Columns for a rich table that stays whole in a narrow terminal: figures (`right`) and `fixed`
+    columns keep the width of their cells (a figure's header may fold); words wrap, long ones fold."""
+    for k, name in enumerate(headers):
+        cells = [r[k] for r in rows]
+        if k in right or k in fixed:
+            table.add_column(name, justify="right" if k in right else "left", no_wrap=k in fixed, overflow="fold",
+                             min_width=max([1] + [len(c) for c in cells]),
+                             style="cyan" if (k == 0 and name == "id") else None)
+        else:
+            table.add_column(name, overflow="fold", min_width=max([4] + [min(len(w), 12) for c in cells
+                                                                          for w in c.split()]))
+
+
+def table(title=None):
+    """A rich table in the compact style of the review commands (no vertical lines, single spaces)."""
+    from rich.box import SIMPLE_HEAD
+    from rich.table import Table
+    return Table(title=title, title_justify="left", header_style="bold", box=SIMPLE_HEAD, pad_edge=False,
+                 collapse_padding=True)
+
+
+def print_plain(headers, rows, right=()):
+    """Rows of text cells as aligned columns, without rich (fast for thousands of rows)."""
+    widths = [max([len(h)] + [len(r[k]) for r in rows]) for k, h in enumerate(headers)]
+
+    def fmt(cells):
+        return "  ".join(c.rjust(widths[k]) if k in right else c.ljust(widths[k]) for k, c in enumerate(cells)).rstrip()
+    out = [fmt(headers), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def esc(text):
+    """User text (routine and exercise names) made safe from rich's [markup]."""
+    from rich.markup import escape
+    return escape(str(text))
+
+
+def console():
+    """A rich console at least MIN_WIDTH wide: narrower terminals wrap the lines rather than rich
+    cropping or cutting the figures. Piped output is 140 wide unless COLUMNS says otherwise."""
+    import os
+    import shutil
+    from rich.console import Console
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        width = shutil.get_terminal_size((140, 40)).columns
+    else:
+        width = 140
+    return Console(width=max(width, MIN_WIDTH))
+
+
+def run(args):
+    if args.limit < 0:
+        raise UserError("--limit must be 0 (all) or more")
+    routine, lo, hi, since, until = filters(args)
+    st = open_store_or_say()
+    if st is None:
+        return 0
+    with st:
+        if args.session:
+            return show_session(st, args.session, args.all_steps)
+        return list_sessions(st, routine, lo, hi, args.limit)
+
+
+def list_sessions(st, routine, lo, hi, limit):
+    from holdtimer import review
+
+    rows = st.sessions(routine, lo, hi, limit=limit or None)
+    total = st.count_sessions(routine, lo, hi) if limit and len(rows) >= limit else len(rows)
+    out = console()
+    if not rows:
+        what = ["routine %s" % routine] if routine else []
+        if lo is not None or hi is not None:
+            what.append("those dates")
+        print("no sessions for %s (the store has %d; sessions of unknown time are left out when dates are given)"
+              % (" and ".join(what) or "these filters", st.count()))
+        return 0
+    routines = st.routines()
+    if len(rows) > PLAIN_FROM:  # rich lays out a few hundred rows well, not thousands: plain columns
+        cells = [[r[k] for k in KEYS] for r in (review.history_row(s, routines) for s in rows)]
+        print_plain(HEADERS, cells, RIGHT)
+        print("%d sessions, newest first" % len(rows))
+        return 0
+    t = table("Sessions, newest first")
+    cells = [review.history_row(s, routines) for s in rows]
+    add_columns(t, HEADERS, [[c[k] for k in KEYS] for c in cells], RIGHT, fixed=(0, 1))
+    for s, r in zip(rows, cells):
+        style = "red" if s.get("discomfort") else ("yellow" if s.get("end_reason") != "done" else None)
+        t.add_row(*[esc(r[k]) for k in KEYS], style=style)
+    if total > len(rows):
+        t.caption = "%d of %d sessions; --limit N (0 for all) shows more" % (len(rows), total)
+        t.caption_justify = "left"
+    out.print(t)
+    if any(s.get("time_source") == "reconstructed" for s in rows):
+        out.print("~ time reconstructed from the device's uptime (the session ran before its clock was set)")
+    out.print("holdtimer history ID shows one session step by step")
+    return 0
+
+
+def show_session(st, key, all_steps=False):
+    from holdtimer import review
+
+    s = st.find_session(key)
+    steps = st.steps(s["id"])
+    info = st.routines().get(s["routine_id"]) or {}
+    names = None
+    if s.get("routine_hash"):
+        doc = st.routine_doc(s["routine_hash"])
+        names = [e.get("name") for e in doc.get("ex", ())] if doc else None
+    names = names or info.get("names")
+    out = console()
+    source = {"device": "device clock", "reconstructed": "reconstructed from uptime (boot %s)" % s.get("boot"),
+              "unknown": "the device's clock was not set and could not be reconstructed"}[s["time_source"]]
+    out.print("[bold]session %s[/bold]  (device %s, log %d)" % (s["uid"], s["device"], s["seq"]))
+    out.print("routine   %s (%s)" % (esc(info.get("name") or s["routine_id"]), esc(s["routine_id"]))
+              + ("" if info.get("name") else "  [dim]document unknown: sync the routine to see names[/dim]"))
+    out.print("when      %s  [dim](%s)[/dim]" % (review.when(s), source))
+    out.print("time      %s, %d of %s steps done (%s), %d paused"
+              % (review.fmt_ms(s["duration_ms"]), s["steps_done"], s.get("planned_steps") or "?",
+                 review.pct(review.completion(s)), s.get("pauses", 0)))
+    out.print("holds     %d, %d cut short, %d skipped; discomfort marks: %d"
+              % (s["holds"], s["holds_short"], s["holds_skipped"], s["discomfort"]))
+    out.print("ended     %s" % review.outcome(s))
+    rows = review.session_detail(steps, names, all_steps)
+    if not rows:
+        out.print("no %ssteps were logged" % ("" if all_steps else "hold "))
+        return 0
+    t = table("Steps" + ("" if all_steps else " (holds and marked steps; --all-steps for all)"))
+    keys = ("step", "exercise", "kind", "set_rep", "side", "planned", "actual", "diff", "marks")
+    add_columns(t, ("#", "exercise", "kind", "set/rep", "side", "planned", "actual", "diff", "marks"),
+                [[r[k] for k in keys] for r in rows], right=(0, 5, 6, 7), fixed=(2, 3, 4))
+    for r in rows:
+        style = "red" if "DISCOMFORT" in r["marks"] else ("yellow" if r["marks"] else None)
+        t.add_row(*[esc(r[k]) for k in ("step", "exercise", "kind", "set_rep", "side", "planned", "actual",
+                                          "diff", "marks")], style=style)
+    out.print(t)
+    sides = review.side_summary(steps, names)
+    lines = []
+    for e in sides:
+        sd = e["sides"]
+        if "left" in sd or "right" in sd:
+            parts = ["%s %s of %s" % (side, review.fmt_ms(sd[side][1]), review.fmt_ms(sd[side][0]))
+                     for side in ("left", "right") if side in sd]
+            lines.append("  %s: %s" % (esc(e["exercise"]), ", ".join(parts)))
+    if lines:
+        out.print("per side (held of planned):")
+        for line in lines:
+            out.print(line)
+    return 0

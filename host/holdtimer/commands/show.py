@@ -1,0 +1,98 @@
+"""`holdtimer show FILE`: the routine's expanded plan, step by step, as the device will run it."""
+import sys
+
+from holdtimer import fw
+from holdtimer.errors import UserError
+
+KIND_LABELS = {"prep": "prep", "hold": "hold", "rest": "rest", "switch": "switch side",
+               "srest": "set rest", "tempo": "reps", "press": "reps"}
+
+
+def add_arguments(p):
+    p.add_argument("file", metavar="FILE", help="routine file (JSON, format v1)")
+
+
+def clock(ms):
+    """ms as m:ss, or h:mm:ss from an hour on."""
+    s = ms // 1000
+    if s >= 3600:
+        return "%d:%02d:%02d" % (s // 3600, s // 60 % 60, s % 60)
+    return "%d:%02d" % (s // 60, s % 60)
+
+
+def exercise_summary(routine, doc, ex):
+    """One line of what an exercise is: 'hold 30 s, 3 reps, sides each, 2 sets'."""
+    f = lambda k: routine.field(doc, ex, k)  # noqa: E731
+    reps = f("reps")
+    if "hold" in ex:
+        parts = ["hold %d s" % ex["hold"], "%d rep%s" % (reps, "" if reps == 1 else "s")]
+    elif "tempo" in ex:
+        parts = ["%d rep%s, one every %d s" % (reps, "" if reps == 1 else "s", ex["tempo"])]
+    else:
+        parts = ["%d rep%s at your own pace, press when done" % (reps, "" if reps == 1 else "s")]
+    if f("sides") != "none":
+        parts.append({"each": "each side in turn", "alt": "sides alternating"}[f("sides")])
+    if f("sets") > 1:
+        parts.append("%d sets" % f("sets"))
+    return ", ".join(parts)
+
+
+def step_line(plan, routine, doc, st, start_ms):
+    kind, e, set_no, rep, side, dur = st
+    name = plan.KIND_NAMES[kind]
+    ex = doc["ex"][e]
+    reps = routine.field(doc, ex, "reps")
+    what = KIND_LABELS[name]
+    if kind == plan.TEMPO:
+        what = "%d reps, one every %d s" % (reps, ex["tempo"])
+    elif kind == plan.PRESS:
+        what = "%d reps, press when done" % reps
+    time = "your pace" if kind == plan.PRESS else "%d s" % (dur // 1000)
+    cue = ex.get("cue", "") if kind in (plan.HOLD, plan.TEMPO, plan.PRESS) else ""
+    return ("  %7s  %3d  %3s  %-5s  %-26s %9s  %s" % (
+        clock(start_ms), set_no, rep or "-", plan.SIDE_NAMES[side], what, time, cue)).rstrip()
+
+
+def render(doc, plan, routine, out):
+    w = out.write
+    w("%s  (%s)\n" % (doc["name"], doc["id"]))
+    w("source: %s\n" % doc["src"])
+    freq = doc["freq"]
+    w("frequency: %d per %s\n" % (freq["n"], freq["per"]))
+    w("(prep, rest and switch rows show the set, rep and side that come next)\n")
+    t = 0
+    presses = 0
+    i = 0
+    for e, ex in enumerate(doc["ex"]):
+        n, ms = plan.ex_size(doc, e)
+        w("\n%d. %s: %s\n" % (e + 1, ex["name"], exercise_summary(routine, doc, ex)))
+        if ex.get("cue"):
+            w("   cue: %s\n" % ex["cue"])
+        w("  %7s  %3s  %3s  %-5s  %-26s %9s  cue\n" % ("start", "set", "rep", "side", "step", "time"))
+        for st in plan.ex_steps(doc, e):
+            w(step_line(plan, routine, doc, st, t) + "\n")
+            t += st[5]
+            presses += st[0] == plan.PRESS
+            i += 1
+        w("  exercise: %d step%s, %s\n" % (n, "" if n == 1 else "s", clock(ms)))
+    w("\ntotal: %s for %d exercise%s in %d steps" % (clock(t), len(doc["ex"]), "" if len(doc["ex"]) == 1 else "s", i))
+    if presses:
+        w(", plus %d set%s at your own pace" % (presses, "" if presses == 1 else "s"))
+    w("\n")
+
+
+def run(args):
+    routine = fw.load("routine")
+    plan = fw.load("plan")
+    try:
+        with open(args.file, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise UserError("cannot read %s: %s" % (args.file, e.strerror or e))
+    doc, errors = routine.parse(data, args.file)
+    if errors:
+        for err in errors:
+            print(err, file=sys.stderr)
+        return 1
+    render(doc, plan, routine, sys.stdout)
+    return 0

@@ -1,0 +1,138 @@
+"""`holdtimer sim`: the simulated device, drawn in the terminal, with its serial link at a path."""
+import os
+
+
+def add_arguments(p):
+    p.add_argument("--link", metavar="PATH", help="where the device's serial link appears (a symlink to a pseudo-terminal)")
+    p.add_argument("--fs", metavar="DIR", help="directory standing for the device's flash, kept between runs "
+                   "(default: sim-fs in the holdtimer data directory)")
+    p.add_argument("--speed", type=float, default=1.0, metavar="N", help="clock N times faster than real time")
+    p.add_argument("--script", metavar="FILE", help="timed presses, one a line: <seconds since start> short|long|double|triple")
+    p.add_argument("--heap", type=int, default=None, metavar="KB", help="cap the MicroPython heap (default: the Pico's, 192)")
+    p.add_argument("--headless", action="store_true", help="draw nothing in the terminal")
+    p.add_argument("--frames", metavar="DIR", help="save each new screen as a PNG there")
+    p.add_argument("--exit-when-done", action="store_true", help="exit once the script has run and the session it started has ended")
+    p.add_argument("--hold-button", action="store_true", help="power up with the button held (safe mode)")
+
+
+def run(args):
+    import signal
+    import sys
+    import threading
+
+    from holdtimer import simulator
+    from holdtimer.errors import UserError
+    from holdtimer.paths import data_dir
+
+    if args.speed <= 0 or args.speed > 1000:
+        raise UserError("--speed must be between 0 and 1000")
+    script = []
+    if args.script:
+        try:
+            with open(args.script, encoding="utf-8") as f:
+                script = simulator.parse_script(f.read(), args.script)
+        except OSError as e:
+            raise UserError("cannot read the script %s: %s" % (args.script, e.strerror))
+    if args.exit_when_done and not script:
+        raise UserError("--exit-when-done needs a --script that starts a session")
+    fs = args.fs or os.path.join(data_dir(), "sim-fs")
+    frames_dir = args.frames
+    if frames_dir:
+        os.makedirs(frames_dir, exist_ok=True)
+    interactive = not args.headless and sys.stdout.isatty()
+    view = _View(interactive, frames_dir, args.headless)
+    sim = simulator.Simulator(fs, link=args.link, speed=args.speed, script=script,
+                              heap_kb=args.heap or simulator.PICO_HEAP_KB, exit_when_done=args.exit_when_done,
+                              hold_at_boot=args.hold_button, on_event=view.event, keep_frames=False)
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    sim.start()
+    view.sim = sim
+    print("holdtimer sim: serial link at %s%s (flash: %s)" % (
+        args.link or sim.port, " -> " + sim.port if args.link else "", fs), file=sys.stderr, flush=True)
+    keys = _Keys(sim) if interactive and sys.stdin.isatty() else None
+    try:
+        while sim.running() and not stop.is_set():
+            if keys:
+                keys.poll(0.05)
+            else:
+                stop.wait(0.05)
+    finally:
+        if keys:
+            keys.restore()
+        code = sim.proc.poll()
+        sim.stop()
+        for s, h in old.items():
+            signal.signal(s, h)
+    if stop.is_set():
+        print("holdtimer sim: stopped", file=sys.stderr)
+        return 0
+    if code:
+        tail = "".join(sim.stderr)[-1500:]
+        raise UserError("the simulated device exited with status %s%s" % (code, ":\n" + tail if tail else ""))
+    return 0
+
+
+class _View:
+    """Draws frames in the terminal (half blocks), saves PNGs, prints cues when headless."""
+
+    def __init__(self, interactive, frames_dir, headless):
+        self.interactive = interactive
+        self.frames_dir = frames_dir
+        self.headless = headless
+        self.n = 0
+        self.last_cue = ""
+        self.sim = None
+
+    def event(self, ev):
+        import sys
+
+        from holdtimer import simulator
+
+        if ev.kind == "F":
+            self.n += 1
+            if self.frames_dir:
+                simulator.frame_to_png(ev.data, os.path.join(self.frames_dir, "frame-%05d.png" % self.n))
+            if self.interactive:
+                sys.stdout.write("\x1b[H\x1b[2J" + simulator.frame_to_text(ev.data) + "\n")
+                sys.stdout.write("t=%8.1fs  %s\nkeys: s=short l=long d=double t=triple  Ctrl-C quits\n"
+                                 % (ev.ms / 1000, self.last_cue))
+                sys.stdout.flush()
+        elif ev.kind == "C":
+            self.last_cue = "%s %s" % (ev.name, ev.data)
+            if not self.interactive:
+                print("[%9.3f s] %-12s %s" % (ev.ms / 1000, ev.name, ev.data), flush=True)
+        elif ev.kind == "E":
+            sys.stderr.write(ev.data)
+
+
+class _Keys:
+    KEYS = {"s": "short", " ": "short", "l": "long", "d": "double", "t": "triple"}
+
+    def __init__(self, sim):
+        import sys
+        import termios
+        import tty
+
+        self.sim = sim
+        self.fd = sys.stdin.fileno()
+        self.old = termios.tcgetattr(self.fd)
+        tty.setcbreak(self.fd)
+
+    def poll(self, timeout):
+        import select
+
+        r, _, _ = select.select([self.fd], [], [], timeout)
+        if r:
+            ch = os.read(self.fd, 1).decode(errors="ignore")
+            if ch in self.KEYS:
+                self.sim.press(self.KEYS[ch])
+
+    def restore(self):
+        import termios
+
+        termios.tcsetattr(self.fd, termios.TCSADRAIN, self.old)
