@@ -117,14 +117,25 @@ def _next_edge(now):
     return t
 
 
+_keybuf = bytearray()
+_keypoll = select.poll()
+if _keys is not None:
+    _keypoll.register(_keys, select.POLLIN)
+
+
 def _read_keys():
-    data = _keys.read(64) if _keys is not None else b""
-    if not data:
-        return
-    now = _elapsed()
-    for word in data.decode().split():
-        if word in GESTURES:
-            _add_gesture(now + 1, word)
+    # One byte at a time while the pipe has data (a read of n bytes would wait for all n).
+    while _keypoll.poll(0):
+        b = _keys.read(1)
+        if not b:
+            break
+        if b == b"\n":
+            word = _keybuf.decode()
+            _keybuf[:] = b""
+            if word in GESTURES:
+                _add_gesture(_elapsed() + 1, word)
+        elif len(_keybuf) < 16:
+            _keybuf.extend(b)
 
 
 _poller = select.poll()

@@ -5,12 +5,13 @@ next switch, the gesture decoder's next decision, the next screen second or the 
 and wakes early when the USB serial link has data. Flash writes wait until the motor is quiet.
 """
 import gc
+import json
+import sys
 
 import board
 import engine
 import gestures
 import haptics
-import link
 import plan
 import routine
 import screens
@@ -40,7 +41,7 @@ class App:
         self.fb = board.display
         self.g = gestures.Gestures()
         self.hp = haptics.Player(board.motor)
-        self.link = link.DeviceLink(self.st, self)
+        self.link = None         # the USB link's handler, loaded when the PC first talks
         self.wdt = board.watchdog()
         self.now = board.ticks_ms()
         self.uptime = 0          # ms since this app started (ticks wrap; this does not)
@@ -97,7 +98,7 @@ class App:
                 self.serve_link()
             g = self.g.update(board.button(), now)
             if g:
-                _trace("gesture", g)
+                _trace("gesture", g, now)
                 self.on_gesture(g, now)
             if self.eng is not None:
                 evs = self.eng.update(now)
@@ -130,9 +131,17 @@ class App:
                 break
             data += b
         if data:
+            if self.link is None:
+                import link
+
+                self.link = link.DeviceLink(self.st, self)
             out = self.link.feed(bytes(data))
             if out:
                 board.link_out.write(out)
+            if "rcheck" in sys.modules:
+                # The full validator is needed only while routines arrive: give its memory back.
+                del sys.modules["rcheck"]
+                gc.collect()
             rl = self.st.routines()
             if rl != self.rlist:
                 self.rlist = rl
@@ -185,10 +194,16 @@ class App:
 
     # -- a session ----------------------------------------------------------------------------------
     def _load(self, rid):
+        """(doc, hash) of a stored routine. It was validated when it was stored (and is replaced
+        only atomically), so the built-in JSON parser suffices here: the full validator stays out
+        of the heap while a session runs."""
         data = self.st.read_routine(rid)
-        doc, errors = routine.parse(data, rid)
-        if doc is None:
-            raise ValueError(errors[0] if errors else "bad routine")
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            raise ValueError("unreadable")
+        if not isinstance(doc, dict) or not doc.get("ex"):
+            raise ValueError("no exercises")
         return doc, routine.content_hash(data)
 
     def start_session(self, now):

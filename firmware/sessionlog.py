@@ -52,8 +52,11 @@ _U32 = 0xFFFFFFFF
 
 
 def _c(v, hi):
-    # Clamp to 0..hi: a record never fails to encode; a value out of range saturates.
-    v = int(v)
+    # Clamp to 0..hi: a record never fails to encode; a value out of range saturates (None: 0).
+    try:
+        v = int(v)
+    except (TypeError, ValueError):
+        return 0
     return 0 if v < 0 else (hi if v > hi else v)
 
 
@@ -99,7 +102,7 @@ def encode_header(buf, seq, routine_id, routine_hash, boot, uptime_ms, wall, pla
 
 def encode_step(buf, i, kind, ex, set_no, rep, side, planned_ms, actual_ms, offset_ms, flags=0, pauses=0):
     """Write a step record (STEP_SIZE bytes) into buf; return its length. flags: SKIPPED|DISCOMFORT|ENDED."""
-    struct.pack_into(_STEP, buf, 2, _c(i, 0xFFFF), _c(kind, 255), (_c(side, 3) << 4) | (int(flags) & 7),
+    struct.pack_into(_STEP, buf, 2, _c(i, 0xFFFF), _c(kind, 255), (_c(side, 3) << 4) | (_c(flags, 0xFF) & 7),
                      _c(ex, 255), _c(set_no, 255), _c(rep, 255), _c(pauses, 255),
                      _c(planned_ms, _U32), _c(actual_ms, _U32), _c(offset_ms, _U32))
     return _seal(buf, STEP, _STEP_LEN)

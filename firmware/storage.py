@@ -127,6 +127,9 @@ def _hash(data):
 
 
 class Storage:
+    """The device's files under `root`. Making one clears the temporaries a power cut left; it does
+    not count a boot (boot() does) and never raises on a missing folder."""
+
     def __init__(self, root=""):
         root = root or ""
         while root.endswith("/"):

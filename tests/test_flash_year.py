@@ -16,8 +16,9 @@ def _mpy_firmware(dest):
         if name.endswith(".py") and name not in ("__init__.py", "main.py"):
             out = os.path.join(dest, name[:-3] + ".mpy")
             subprocess.run([exe, "-march=armv6m", "-o", out, os.path.join(FIRMWARE, name)], check=True)
-    with open(os.path.join(FIRMWARE, "main.py"), "rb") as src, open(os.path.join(dest, "main.py"), "wb") as dst:
-        dst.write(src.read())
+    with open(os.path.join(FIRMWARE, "main.py"), "rb") as src:  # main.py stays source on the Pico
+        with open(os.path.join(dest, "main.py"), "wb") as dst:
+            dst.write(src.read())
     return dest
 
 

@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 
 from conftest import REPO, ROUTINES
 
-import rcheck
 import routine
 
 SCHEMA_PATH = os.path.join(REPO, "host", "holdtimer", "schema", "routine.schema.json")
@@ -81,11 +80,11 @@ def test_schema_is_a_valid_2020_12_schema():
 
 
 def test_schema_knows_the_same_keys():
-    assert tuple(SCHEMA["properties"]) == rcheck.TOP_KEYS
-    assert tuple(SCHEMA["$defs"]["exercise"]["properties"]) == rcheck.EX_KEYS
-    assert tuple(SCHEMA["properties"]["freq"]["properties"]) == rcheck.FREQ_KEYS
+    assert tuple(SCHEMA["properties"]) == routine.TOP_KEYS
+    assert tuple(SCHEMA["$defs"]["exercise"]["properties"]) == routine.EX_KEYS
+    assert tuple(SCHEMA["properties"]["freq"]["properties"]) == routine.FREQ_KEYS
     ex = SCHEMA["$defs"]["exercise"]["properties"]
-    for k, (lo, hi, _) in rcheck.EX_INTS.items():
+    for k, (lo, hi, _) in routine.EX_INTS.items():
         assert (ex[k]["minimum"], ex[k]["maximum"]) == (lo, hi), k
     for k, v in routine.DEFAULTS.items():
         assert ex[k]["default"] == v, k
@@ -133,20 +132,20 @@ def small_or_any(lo, hi):
 @st.composite
 def exercises(draw):
     ex = {"name": draw(st.text(ASCII, min_size=1, max_size=16))}
-    kind = draw(st.sampled_from(rcheck.KINDS))
+    kind = draw(st.sampled_from(routine.KINDS))
     if kind == "press":
         ex["press"] = True
     else:
-        lo, hi, _ = rcheck.EX_INTS[kind]
+        lo, hi, _ = routine.EX_INTS[kind]
         ex[kind] = draw(small_or_any(lo, hi))
     for k in ("reps", "sets", "rest", "srest", "switch", "prep"):
         if draw(st.booleans()):
-            lo, hi, _ = rcheck.EX_INTS[k]
+            lo, hi, _ = routine.EX_INTS[k]
             ex[k] = draw(small_or_any(lo, hi))
     if draw(st.booleans()):
         ex["cue"] = draw(st.text(ASCII, max_size=16))
     if draw(st.booleans()):
-        ex["sides"] = draw(st.sampled_from(rcheck.SIDES))
+        ex["sides"] = draw(st.sampled_from(routine.SIDES))
     if draw(st.booleans()):
         ex["why"] = draw(ANY_TEXT)
     return ex
@@ -159,7 +158,7 @@ def routines(draw):
         "id": draw(st.from_regex(r"\A[a-z0-9-]{1,32}\Z")),
         "name": draw(st.text(ASCII, min_size=1, max_size=32)),
         "src": draw(st.text(ASCII, min_size=1, max_size=40)),
-        "freq": {"n": draw(st.integers(1, 20)), "per": draw(st.sampled_from(rcheck.PERS))},
+        "freq": {"n": draw(st.integers(1, 20)), "per": draw(st.sampled_from(routine.PERS))},
         "ex": draw(st.lists(exercises(), min_size=1, max_size=6)),
     }
     if draw(st.booleans()):
@@ -187,11 +186,11 @@ def broken_routines(draw):
     for _ in range(draw(st.integers(1, 2))):
         where = draw(st.sampled_from(["top", "freq", "ex", "ex"]))
         if where == "top":
-            obj, parent, keys = doc, "", list(rcheck.TOP_KEYS)
+            obj, parent, keys = doc, "", list(routine.TOP_KEYS)
         elif where == "freq":
             if not isinstance(doc.get("freq"), dict):
                 continue
-            obj, parent, keys = doc["freq"], "freq", list(rcheck.FREQ_KEYS)
+            obj, parent, keys = doc["freq"], "freq", list(routine.FREQ_KEYS)
         else:
             exs = doc.get("ex")
             if not isinstance(exs, list) or not exs or not isinstance(exs[0], dict):
@@ -199,7 +198,7 @@ def broken_routines(draw):
             i = draw(st.integers(0, len(exs) - 1))
             if not isinstance(exs[i], dict):
                 continue
-            obj, parent, keys = exs[i], "ex[%d]" % i, list(rcheck.EX_KEYS)
+            obj, parent, keys = exs[i], "ex[%d]" % i, list(routine.EX_KEYS)
         op = draw(st.sampled_from(["set", "set", "set", "delete", "unknown"]))
         if op == "unknown":
             key = draw(st.sampled_from(TYPOS))
@@ -212,7 +211,7 @@ def broken_routines(draw):
                 obj.pop(key, None)
             else:
                 obj[key] = draw(ANY_VALUE)
-        mutated.append(rcheck._path(parent, key))
+        mutated.append(routine._path(parent, key))
         if parent:
             mutated.append(parent)
     return doc, mutated

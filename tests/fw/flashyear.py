@@ -2,8 +2,11 @@
 storage and log code onto LittleFS (vfs.VfsLfs2, as rp2 mounts it) on a RAM image of the Pico's
 filesystem size (1408 KB = 352 blocks of 4 KB). MicroPython only. Prints the figures:
 
-    micropython -X heapsize=6M tests/fw/flashyear.py [--days N] [--routine ID] [--blocks N]
-                                                     [--fw DIR] [--quiet]
+    micropython -X heapsize=8M tests/fw/flashyear.py [--days N] [--routine ID] [--blocks N]
+                      [--fw DIR] [--scenarios weekly,monthly,never,late] [--per-seed] [--quiet]
+
+--fw: the folder whose .py/.mpy files stand for the firmware on flash (default firmware/, sources;
+give the mpy-cross output for the deployed size).
 
 Scenarios, each on a fresh image holding the firmware files and the five seed routines:
   weekly   the PC pulls every 7 days: pulled logs stay until room is needed, then go oldest first

@@ -279,7 +279,8 @@ class World:
                 continue
             d = st.session(name)
             n = len(d["steps"])
-            if (d["torn"] and not exp.get("torn_ok")) or d["seq"] != seq or n not in exp["steps"] or d["end"] not in exp["ends"]:
+            torn = d["torn"] and not exp.get("torn_ok")
+            if torn or d["seq"] != seq or n not in exp["steps"] or d["end"] not in exp["ends"]:
                 fails.append("%s: log %s: %d steps, end %s, torn %s; expected %s" % (
                     where, name, n, d["end"], d["torn"], exp))
                 continue

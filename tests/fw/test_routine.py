@@ -1,10 +1,10 @@
 # Firmware tests of routine.py and canon.py: run by pytest (CPython) and by mprun.py (MicroPython).
 # Plain asserts only; both runtimes must give the very same bytes and messages.
+import gc
 import json
 import sys
 
 import canon
-import rcheck
 import routine
 from fwtest import REPO, read, seed_files
 
@@ -66,7 +66,7 @@ def test_canon_fixed_bytes():
 
 
 def test_canon_is_json_and_matches_cpython():
-    assert rcheck._Parser(CANON_OUT).document() == CANON_IN
+    assert routine._Parser(CANON_OUT).document() == CANON_IN
     if sys.implementation.name == "cpython":
         assert json.loads(CANON_OUT) == CANON_IN
         assert json.dumps(CANON_IN, sort_keys=True, separators=(",", ":")).encode() == CANON_OUT
@@ -174,9 +174,10 @@ def test_size_limit_is_checked_before_parsing():
     big = base + b"x" * (pad + 1) + b'"}'
     _has(_errs(big), "file", "4097 bytes, more than the 4096")
     # Not JSON at all, but too big: the size is the one error (nothing is parsed).
-    errs = _errs(b"\xff" * 6000)
+    gc.collect()  # a Pico-sized heap gets fragmented by the tests before this one
+    errs = _errs(b"\xff" * 5000)
     assert len(errs) == 1
-    _has(errs, "file", "6000 bytes")
+    _has(errs, "file", "5000 bytes")
 
 
 def test_nesting_depth_is_bounded():

@@ -92,6 +92,9 @@ def test_out_of_range_values_saturate_instead_of_failing():
     s = sl.read(head + bytes(buf[:n]))["steps"][0]
     assert (s["i"], s["kind"], s["ex"], s["set"], s["rep"], s["side"]) == (65535, 255, 0, 255, 255, 3)
     assert (s["planned_ms"], s["actual_ms"], s["pauses"]) == (0, 2 ** 32 - 1, 255)
+    n = sl.encode_step(buf, None, 1, None, 1, 1, None, 1000, None, 5, None, None)
+    s = sl.read(head + bytes(buf[:n]))["steps"][0]
+    assert (s["i"], s["ex"], s["side"], s["actual_ms"], s["pauses"], s["skipped"]) == (0, 0, 0, 0, 0, False)
 
 
 def test_a_bad_header_is_refused_when_writing():

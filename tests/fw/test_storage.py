@@ -144,7 +144,8 @@ def test_names_from_the_link_cannot_escape_the_root():
             raises(ValueError, st.confirm_log, bad)
             raises(ValueError, st.resume_log, bad)
             assert storage.log_seq(bad) is None, bad
-        assert storage.log_seq("0.log") == (0, False) and storage.log_seq("1234567890.pul") == (1234567890, True)
+        assert storage.log_seq("0.log") == (0, False)
+        assert storage.log_seq("1234567890.pul") == (1234567890, True)
         raises(OSError, st.read_log, "9.log", 0, 10)
         raises(OSError, st.confirm_log, "9.log")
         raises(OSError, st.read_routine, "nothere")

@@ -150,5 +150,16 @@ def run(args):
             res = sync(client, items, prune=args.prune, progress=counter, say=say)
     finally:
         counter.close()
+    _remember(items)
     print(message(res))
     return 0
+
+
+def _remember(items):
+    """Record the synced routines in the local store, so reports know their names, exercises and
+    prescribed frequency when the sessions come back."""
+    from holdtimer.store import Store
+
+    with Store() as store:
+        for _rid, data, h, _path in items:
+            store.add_routine(data, h)

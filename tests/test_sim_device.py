@@ -1,0 +1,138 @@
+"""The real firmware on the simulated device: every seed routine, the button paths, power cuts,
+safe mode and crashes, checked from its cues, its screen and the log it writes on its flash."""
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+import simdevice as sd
+
+SEEDS = sd.seeds()
+
+
+def run_one(tmp_path, rid, script, speed=100, heap_kb=160, timeout=120):
+    fs = str(tmp_path / "flash")
+    sd.flash_with(fs, [(rid, SEEDS[rid][1])])
+    sim = sd.start(fs, script=script, heap_kb=heap_kb, speed=speed, exit_when_done=True)
+    try:
+        rc = sim.wait(timeout)
+    finally:
+        sim.stop()
+    assert rc == 0, "".join(sim.stderr)[-3000:]
+    return fs, sim
+
+
+@pytest.mark.parametrize("rid", sorted(SEEDS))
+def test_seed_routine_runs_to_the_end_on_96kb_heap_with_every_cue_on_its_millisecond(tmp_path, rid):
+    fs, sim = run_one(tmp_path, rid, [(0.5, "long")])
+    doc = SEEDS[rid][0]
+    got = sd.cues(sim)
+    assert got[0][0] in ("prep", "hold") and got[-1][0] == "done"
+    presses = [g for g in sd.gestures(sim) if g[0] != "long"]
+    want = sd.replay(doc, got[0][1], presses)
+    assert got == want
+    (name, log), = sd.logs(fs)
+    assert log["routine_id"] == rid and log["end"] == "done" and not log["torn"]
+    assert len(log["steps"]) == sd.plan.count(doc) == log["planned_steps"]
+    assert [s["i"] for s in log["steps"]] == list(range(sd.plan.count(doc)))
+    holds = [s for s in log["steps"] if s["kind"] == sd.plan.HOLD]
+    assert all(s["actual_ms"] == s["planned_ms"] for s in holds)
+
+
+def test_pause_skip_discomfort_and_end_are_cued_logged_and_timed(tmp_path):
+    rid = "king-hip-hamstring"
+    script = [(0.5, "long"), (12, "short"), (25, "short"), (40, "double"), (55, "triple"), (70, "long")]
+    fs, sim = run_one(tmp_path, rid, script)
+    got = sd.cues(sim)
+    names = [c[0] for c in got]
+    for n in ("paused", "resumed", "skipped", "discomfort", "ended"):
+        assert n in names, names
+    gs = [g for g in sd.gestures(sim)][1:]
+    assert [g[0] for g in gs] == ["short", "short", "double", "triple", "long"]
+    assert got == sd.replay(SEEDS[rid][0], got[0][1], gs)
+    (name, log), = sd.logs(fs)
+    assert log["end"] == "ended"
+    steps = log["steps"]
+    assert sum(1 for s in steps if s["skipped"]) == 1
+    assert sum(1 for s in steps if s["discomfort"]) == 1
+    paused = [s for s in steps if s["pauses"]]
+    assert len(paused) == 1 and paused[0]["actual_ms"] == paused[0]["planned_ms"]
+    assert steps[-1]["ended"]
+
+
+def test_screen_shows_the_exercise_side_and_countdown_during_a_hold(tmp_path):
+    rid = "easy-hamstring"
+    fs, sim = run_one(tmp_path, rid, [(0.5, "long")], speed=50)
+    frames = sim.frames()
+    assert len(frames) > 20
+    screens = sd.read_screens(frames, tmp_path)
+    doc = SEEDS[rid][0]
+    names = [ex["name"] for ex in doc["ex"]]
+    holds = [s for s in screens if "rep " in s or "set " in s]
+    assert holds, screens[:10]
+    assert any(names[1] in s for s in screens), screens[:40]
+    assert any(s.split("#")[1] not in ("", "None") for s in holds)
+    assert any("Done" in s or "done" in s for s in screens[-3:]), screens[-3:]
+
+
+def test_power_cut_mid_session_is_offered_and_resumed_at_the_next_step(tmp_path):
+    rid = "king-hip-hamstring"
+    fs = str(tmp_path / "flash")
+    sd.flash_with(fs, [(rid, SEEDS[rid][1])])
+    sim = sd.start(fs, script=[(0.5, "long")], speed=50)
+    try:
+        sim.wait_for(lambda e: e.kind == "C" and e.name == "cue" and e.data.split()[2] == "6", timeout=60)
+    finally:
+        os.killpg(sim.proc.pid, signal.SIGKILL)  # the power is cut
+        sim.stop()
+    (name, before), = sd.logs(fs)
+    assert before["end"] is None and len(before["steps"]) >= 5
+    fs2, sim2 = run_one(tmp_path, rid, [(0.5, "long")])  # same tmp_path -> same flash
+    assert fs2 == fs
+    resumed = [e for e in sim2.cues() if e.name == "resume"]
+    assert resumed and resumed[0].data.split()[1] == str(before["steps"][-1]["i"] + 1)
+    (name2, after), = sd.logs(fs)
+    assert name2 == name and after["end"] == "done" and len(after["resumed"]) == 1
+    assert [s["i"] for s in after["steps"]] == list(range(sd.plan.count(SEEDS[rid][0])))
+
+
+def test_power_up_with_button_held_gives_safe_mode(tmp_path):
+    fs = str(tmp_path / "flash")
+    sim = sd.start(fs, hold_at_boot=True)
+    try:
+        rc = sim.wait(30)
+    finally:
+        sim.stop()
+    assert rc == 0
+    assert [e.name for e in sim.cues()] == ["safe_mode"]
+    assert not os.path.exists(os.path.join(fs, "logs")) or not os.listdir(os.path.join(fs, "logs"))
+    text = sd.read_screens(sim.frames()[-1:], tmp_path)[0]
+    assert "SAFE" in text.upper(), text
+
+
+def test_crash_is_written_to_the_crash_log_and_the_app_restarts_into_the_menu(tmp_path):
+    rid = "king-hip-hamstring"
+    fs, sim = run_one(tmp_path, rid, [(0.3, "crash"), (1.5, "long"), (5, "long")])
+    names = [e.name for e in sim.cues()]
+    assert "crash" in names and names.count("boot") == 2, names
+    assert names.index("crash") < names.index("session_start")
+    with open(os.path.join(fs, "crash.log")) as f:
+        text = f.read()
+    assert "simulated crash" in text and "Traceback" in text
+
+
+def test_sim_command_with_script_long_exits_when_the_session_ends(tmp_path):
+    rid = "king-hip-hamstring"
+    fs = str(tmp_path / "flash")
+    sd.flash_with(fs, [(rid, SEEDS[rid][1])])
+    script = tmp_path / "press.txt"
+    script.write_text("1 long\n")
+    exe = os.path.join(os.path.dirname(sys.executable), "holdtimer")
+    r = subprocess.run([exe, "sim", "--fs", fs, "--speed", "200", "--script", str(script), "--headless",
+                        "--exit-when-done", "--heap", "96", "--frames", str(tmp_path / "png")],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "session_end" in r.stdout and "done" in r.stdout
+    assert len(os.listdir(tmp_path / "png")) > 10
