@@ -13,21 +13,30 @@ import select
 import sys
 import time
 
+from micropython import const
+
 import sim_i2c
 import ssd1306
 
 NAME = "sim"
-MASK = (1 << 30) - 1
+_MASK = const(0x3FFFFFFF)  # ticks wrap at 2**30
 POLL_MS = 20
+# Memory: this board runs inside the heap it simulates (`--heap`), so it keeps its own footprint
+# small: private constants are const(), start-up temporaries live in functions, and a frame goes out
+# in small pieces instead of one 2 KB line.
 
-_path = os.getenv("HOLDTIMER_SIM_CONF")
-conf = {}
-if _path:
-    with open(_path) as _f:
-        conf = json.load(_f)
 
+def _conf():
+    path = os.getenv("HOLDTIMER_SIM_CONF")
+    if not path:
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+conf = _conf()
 SPEED = conf.get("speed", 1)
-START = conf.get("tick_start", (1 << 30) - 20000) & MASK
+START = conf.get("tick_start", (1 << 30) - 20000) & _MASK
 root = conf.get("fs", "/tmp/holdtimer-sim-fs")
 serial = conf.get("serial", "5133000000000001")
 link_in = sys.stdin.buffer
@@ -51,7 +60,7 @@ def _elapsed():
 
 
 def ticks_ms():
-    return (START + _elapsed()) & MASK
+    return (START + _elapsed()) & _MASK
 
 
 def sleep_ms(ms):
@@ -67,15 +76,20 @@ def _emit(line):
 _presses = []      # [start_ms, end_ms] intervals in device ms since power-up, in time order
 _script = []       # [(at_ms, gesture)] still to come
 _crash_at = []     # device ms at which button() raises (to exercise the crash log)
-if conf.get("hold_at_boot"):
-    _presses.append([0, 3000])
-for _line in conf.get("script", ()):
-    _at, _g = _line
-    if _g == "crash":
-        _crash_at.append(int(_at * 1000))
-    else:
-        _script.append((int(_at * 1000), _g))
-_script.sort()
+
+
+def _load_script():
+    if conf.get("hold_at_boot"):
+        _presses.append([0, 3000])
+    for at, g in conf.get("script", ()):
+        if g == "crash":
+            _crash_at.append(int(at * 1000))
+        else:
+            _script.append((int(at * 1000), g))
+    _script.sort()
+
+
+_load_script()
 
 
 def _add_gesture(at, name):
@@ -85,7 +99,14 @@ def _add_gesture(at, name):
 
 
 def script_done():
-    return not _script and not _presses
+    """Every scripted press has begun (a long press may still be held when the session ends)."""
+    if _script:
+        return False
+    now = _elapsed()
+    for p in _presses:
+        if p[0] > now:
+            return False
+    return True
 
 
 def _pump(now):
@@ -226,9 +247,16 @@ bus = sim_i2c.SSD1306Bus()
 
 class _Display(ssd1306.SSD1306_I2C):
     def show(self, *args):
-        super().show(*args)
+        n = super().show(*args)
         if _events is not None:
-            _emit("F %d %d %s" % (_elapsed(), bus.bytes_total, binascii.hexlify(bus.gddram).decode()))
+            # "F <ms> <bus bytes> <GDDRAM hex>" written in 128-byte pieces (a 2 KB line built at
+            # once would take ~10 KB of heap in transient strings).
+            _events.write(b"F %d %d " % (_elapsed(), bus.bytes_total))
+            ram = memoryview(bus.gddram)
+            for i in range(0, len(ram), 128):
+                _events.write(binascii.hexlify(ram[i:i + 128]))
+            _events.write(b"\n")
+        return n
 
 
 display = _Display(128, 64, bus)

@@ -16,26 +16,38 @@ Runs under MicroPython and CPython (no framebuf needed). Reading text and big di
 pixels() is left to tests/fw/screenread.py, so the simulator does not carry it.
 """
 
-# Commands taking arguments: opcode -> number of argument bytes.
-_ARGS = {
-    0x20: 1,  # memory addressing mode
-    0x21: 2,  # column address window
-    0x22: 2,  # page address window
-    0x23: 1,  # fade / blink (SSD1306B)
-    0x26: 6, 0x27: 6,  # horizontal scroll setup
-    0x29: 5, 0x2A: 5,  # vertical and horizontal scroll setup
-    0x81: 1,  # contrast
-    0x8D: 1,  # charge pump
-    0xA3: 2,  # vertical scroll area
-    0xA8: 1,  # multiplex ratio
-    0xAD: 1,  # internal IREF (SSD1306B)
-    0xD3: 1,  # display offset
-    0xD5: 1,  # clock divide / oscillator
-    0xD6: 1,  # zoom in (SSD1306B)
-    0xD9: 1,  # pre-charge period
-    0xDA: 1,  # COM pins configuration
-    0xDB: 1,  # VCOMH deselect level
-}
+# Commands taking arguments: opcode, number of argument bytes (pairs in one bytes object, which
+# costs the simulated heap far less than a dict).
+_ARGS = (
+    b"\x20\x01"  # memory addressing mode
+    b"\x21\x02"  # column address window
+    b"\x22\x02"  # page address window
+    b"\x23\x01"  # fade / blink (SSD1306B)
+    b"\x26\x06\x27\x06"  # horizontal scroll setup
+    b"\x29\x05\x2a\x05"  # vertical and horizontal scroll setup
+    b"\x81\x01"  # contrast
+    b"\x8d\x01"  # charge pump
+    b"\xa3\x02"  # vertical scroll area
+    b"\xa8\x01"  # multiplex ratio
+    b"\xad\x01"  # internal IREF (SSD1306B)
+    b"\xd3\x01"  # display offset
+    b"\xd5\x01"  # clock divide / oscillator
+    b"\xd6\x01"  # zoom in (SSD1306B)
+    b"\xd9\x01"  # pre-charge period
+    b"\xda\x01"  # COM pins configuration
+    b"\xdb\x01"  # VCOMH deselect level
+)
+
+
+def _nargs(c):
+    """Argument bytes of command c (0: none)."""
+    a = _ARGS
+    for i in range(0, len(a), 2):
+        if a[i] == c:
+            return a[i + 1]
+    return 0
+
+
 HORIZONTAL, VERTICAL, PAGE = 0, 1, 2
 
 
@@ -138,13 +150,13 @@ class SimI2C:
         self.cmd_bytes += 1
         if self._cmd is not None:
             self._args.append(b)
-            if len(self._args) == _ARGS[self._cmd]:
+            if len(self._args) == _nargs(self._cmd):
                 cmd, self._cmd = self._cmd, None
                 self._apply(cmd, self._args)
                 self._args = []
             return
         self.commands += 1
-        if b in _ARGS:
+        if _nargs(b):
             self._cmd = b
             self._args = []
         else:

@@ -54,6 +54,7 @@ class App:
         self.rid = self.rhash = None
         self.pending = []        # log records waiting for the motor to stop
         self.ending = False
+        self.tally = [0, 0, 0]
         self.summary = None      # (routine, elapsed_s, steps, planned, skipped, discomfort, ended)
         self.notice = None       # (head, lines) of a message screen
         self.after_notice = MENU
@@ -63,6 +64,7 @@ class App:
         self.total = 1
         self.base_ms = 0         # planned ms before the current step
         self.resume_name = None
+        self.resume_at = None
 
     # -- what the USB link asks of the app --------------------------------------------------------
     def info(self):
@@ -88,6 +90,14 @@ class App:
         self.resume_name = self.st.unfinished()
         if self.resume_name:
             self.mode = RESUME
+            try:
+                d = self.st.session(self.resume_name)
+                self.resume_at = (d["routine_id"] or "?", len(d["steps"]) + 1, d["planned_steps"] or 0)
+            except (OSError, ValueError):
+                self.resume_at = ("?", 0, 0)
+        pct, usb = board.battery()
+        if pct is not None and pct < LOW_BATTERY and not usb:
+            self.tell("LOW", (), self.mode)
         _trace("boot", self.boot, len(self.rlist))
         link_ready = False
         while True:
@@ -207,6 +217,9 @@ class App:
         return doc, routine.content_hash(data)
 
     def start_session(self, now):
+        if self.pending:  # the last session's end record is still queued: write it first
+            self.hp.stop()
+            self.flush_log()
         rid = self.rlist[self.sel][0]
         try:
             doc, h = self._load(rid)
@@ -254,6 +267,7 @@ class App:
         self.total = plan.total_ms(doc) or 1
         self.ending = False
         self.summary = None
+        self.tally = [0, 0, 0]   # steps logged, skipped, with discomfort
         if self.mode != NOTICE:
             self.mode = RUN
         _trace("session_start", self.rid, at)
@@ -265,6 +279,9 @@ class App:
             name = ev[0]
             if name == "step":
                 d = ev[3]
+                self.tally[0] += 1
+                self.tally[1] += 1 if d[3] & engine.SKIPPED else 0
+                self.tally[2] += 1 if d[3] & engine.DISCOMFORT else 0
                 # (kind, planned, actual, flags, pauses, ex, set, rep, side, offset)
                 self.pending.append((ev[2], d[0], d[5], d[6], d[7], d[8], d[1], d[2], d[9], d[3], d[4]))
                 continue
@@ -282,6 +299,10 @@ class App:
         total = ticks.diff(at, eng.t_start)
         self.pending.append(("end", "done" if reason == "done" else "ended", total))
         self.ending = True
+        t = self.tally
+        self.summary = (self.rid, total // 1000, t[0], eng.n, t[1], t[2], reason != "done")
+        if self.mode != NOTICE:
+            self.mode = DONE
 
     def flush_log(self):
         """Write the queued records (the motor is quiet). A failed write never stops the session."""
@@ -300,14 +321,10 @@ class App:
                 self._close(r)
 
     def _close(self, r):
-        s = _summarise(self.st.session(self.log.name)) if self.log is not None else None
-        self.summary = s
-        _trace("session_end", r[1], r[2])
         self.eng = self.doc = self.log = None
         self.ending = False
-        if self.mode != NOTICE:
-            self.mode = DONE
         gc.collect()
+        _trace("session_end", r[1], r[2])
 
     def tell(self, head, lines, after=MENU):
         self.notice = (head, lines)
@@ -329,7 +346,7 @@ class App:
     def draw(self, now):
         fb = self.fb
         m = self.mode
-        if m == RUN and self.eng is not None and self.eng.step is not None:
+        if m == RUN and self.eng is not None and self.eng.step is not None and not self.ending:
             self._draw_run(now)
             return
         if not self.dirty:
@@ -345,9 +362,12 @@ class App:
         elif m == HELP:
             screens.help(fb, self.page)
         elif m == RESUME:
-            screens.resume(fb, self.resume_name, 0, 0)
+            screens.resume(fb, *self.resume_at, hint2="short: discard")
         elif m == NOTICE:
-            screens.message(fb, self.notice[0], self.notice[1], "short: ok")
+            if self.notice[0] == "LOW":
+                screens.low_battery(fb, batt[0])
+            else:
+                screens.message(fb, self.notice[0], self.notice[1], "short: ok")
         elif m == DONE or m == LAST:
             s = self.summary
             if m == DONE and s is not None:
@@ -368,9 +388,6 @@ class App:
             del doc
         except (OSError, ValueError):
             screens.menu(self.fb, rid, self.sel + 1, len(self.rlist), 0, 0, batt)
-        pct, usb = batt
-        if pct is not None and pct < LOW_BATTERY and not usb:
-            screens.low_battery(self.fb, pct)
 
     def _draw_run(self, now):
         eng = self.eng

@@ -14,9 +14,11 @@ _SHORT = {8: "\\b", 9: "\\t", 10: "\\n", 12: "\\f", 13: "\\r", 34: '\\"', 92: "\
 
 
 def _str(s, out):
+    # Walks the UTF-8 bytes, not the characters: MicroPython interns every character that iterating
+    # a str yields (a qstr, kept until reset), and these strings come from untrusted input.
+    b = s.encode("utf-8", "surrogatepass")  # CPython: a lone surrogate is escaped like json does
     plain = True
-    for c in s:
-        o = ord(c)
+    for o in b:
         if o < 0x20 or o > 0x7E or o == 34 or o == 92:
             plain = False
             break
@@ -24,10 +26,23 @@ def _str(s, out):
         out.append('"' + s + '"')
         return
     parts = ['"']
-    for c in s:
-        o = ord(c)
+    i = 0
+    n = len(b)
+    while i < n:
+        o = b[i]
+        if o < 0x80:
+            i += 1
+        elif o < 0xE0:
+            o = (o & 0x1F) << 6 | b[i + 1] & 0x3F
+            i += 2
+        elif o < 0xF0:
+            o = (o & 0x0F) << 12 | (b[i + 1] & 0x3F) << 6 | b[i + 2] & 0x3F
+            i += 3
+        else:
+            o = (o & 0x07) << 18 | (b[i + 1] & 0x3F) << 12 | (b[i + 2] & 0x3F) << 6 | b[i + 3] & 0x3F
+            i += 4
         if 0x20 <= o <= 0x7E and o != 34 and o != 92:
-            parts.append(c)
+            parts.append(chr(o))
         elif o in _SHORT:
             parts.append(_SHORT[o])
         elif o > 0xFFFF:

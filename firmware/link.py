@@ -70,11 +70,14 @@ def decode(line, mark):
 
 def _clean(text, n=160):
     """text made printable and short enough for an error reply."""
-    text = str(text)
-    out = []
-    for ch in text[:n]:
-        out.append(ch if " " <= ch <= "~" else "?")
-    return "".join(out)
+    out = bytearray()
+    for o in str(text).encode("utf-8", "surrogatepass"):  # bytes: iterating a str interns each character (MicroPython)
+        if o & 0xC0 == 0x80:
+            continue  # a UTF-8 continuation byte: its character is already one "?"
+        if len(out) >= n:
+            break
+        out.append(o if 32 <= o <= 126 else 63)
+    return out.decode()
 
 
 def _name_ok(name, extra):

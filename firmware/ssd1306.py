@@ -31,6 +31,7 @@
 #   window when that is fewer bytes). show(True) and init_display() send the full frame.
 # - bytes_sent / writes count what crosses the bus (for benchmarks and tests).
 # - init_display() sends its commands as one command stream (control byte 0x00).
+# - The register constants are private (_SET_...), so they live in the bytecode only.
 # - The SPI class is left out: the device uses I2C only, and the bus is touched only through
 #   i2c.writeto() and i2c.writevto(), so a fake bus (boards/sim_i2c.py) is a drop-in.
 # The driver needs MicroPython's framebuf (and viper): it runs under MicroPython only (the Pico and
@@ -41,25 +42,25 @@ import framebuf
 import micropython
 
 
-# register definitions
-SET_CONTRAST = const(0x81)
-SET_ENTIRE_ON = const(0xA4)
-SET_NORM_INV = const(0xA6)
-SET_DISP = const(0xAE)
-SET_MEM_ADDR = const(0x20)
-SET_COL_ADDR = const(0x21)
-SET_PAGE_ADDR = const(0x22)
-SET_DISP_START_LINE = const(0x40)
-SET_SEG_REMAP = const(0xA0)
-SET_MUX_RATIO = const(0xA8)
-SET_IREF_SELECT = const(0xAD)
-SET_COM_OUT_DIR = const(0xC0)
-SET_DISP_OFFSET = const(0xD3)
-SET_COM_PIN_CFG = const(0xDA)
-SET_DISP_CLK_DIV = const(0xD5)
-SET_PRECHARGE = const(0xD9)
-SET_VCOM_DESEL = const(0xDB)
-SET_CHARGE_PUMP = const(0x8D)
+# register definitions (underscored: const names that cost no heap or qstr at run time)
+_SET_CONTRAST = const(0x81)
+_SET_ENTIRE_ON = const(0xA4)
+_SET_NORM_INV = const(0xA6)
+_SET_DISP = const(0xAE)
+_SET_MEM_ADDR = const(0x20)
+_SET_COL_ADDR = const(0x21)
+_SET_PAGE_ADDR = const(0x22)
+_SET_DISP_START_LINE = const(0x40)
+_SET_SEG_REMAP = const(0xA0)
+_SET_MUX_RATIO = const(0xA8)
+_SET_IREF_SELECT = const(0xAD)
+_SET_COM_OUT_DIR = const(0xC0)
+_SET_DISP_OFFSET = const(0xD3)
+_SET_COM_PIN_CFG = const(0xDA)
+_SET_DISP_CLK_DIV = const(0xD5)
+_SET_PRECHARGE = const(0xD9)
+_SET_VCOM_DESEL = const(0xDB)
+_SET_CHARGE_PUMP = const(0x8D)
 
 # Bytes a window costs besides its data: 0x00 + 6 addressing command bytes, then the 0x40 data
 # control byte.
@@ -108,7 +109,7 @@ class SSD1306(framebuf.FrameBuffer):
         # What the panel holds, as far as we know; valid only while self._full is False.
         self.shadow = bytearray(self.pages * self.width)
         self._mv = memoryview(self.buffer)
-        self._win = bytearray((0x00, SET_COL_ADDR, 0, 127, SET_PAGE_ADDR, 0, 7))
+        self._win = bytearray((0x00, _SET_COL_ADDR, 0, 127, _SET_PAGE_ADDR, 0, 7))
         self._full = True
         self.bytes_sent = 0  # bytes handed to the bus (control + command + data bytes)
         self.writes = 0  # bus transactions (each also costs an address byte on the wire)
@@ -120,38 +121,38 @@ class SSD1306(framebuf.FrameBuffer):
             bytes(
                 (
                     0x00,  # control byte: a command stream follows
-                    SET_DISP,  # display off
+                    _SET_DISP,  # display off
                     # address setting
-                    SET_MEM_ADDR,
+                    _SET_MEM_ADDR,
                     0x00,  # horizontal
                     # resolution and layout
-                    SET_DISP_START_LINE,  # start at line 0
-                    SET_SEG_REMAP | 0x01,  # column addr 127 mapped to SEG0
-                    SET_MUX_RATIO,
+                    _SET_DISP_START_LINE,  # start at line 0
+                    _SET_SEG_REMAP | 0x01,  # column addr 127 mapped to SEG0
+                    _SET_MUX_RATIO,
                     self.height - 1,
-                    SET_COM_OUT_DIR | 0x08,  # scan from COM[N] to COM0
-                    SET_DISP_OFFSET,
+                    _SET_COM_OUT_DIR | 0x08,  # scan from COM[N] to COM0
+                    _SET_DISP_OFFSET,
                     0x00,
-                    SET_COM_PIN_CFG,
+                    _SET_COM_PIN_CFG,
                     0x02 if self.width > 2 * self.height else 0x12,
                     # timing and driving scheme
-                    SET_DISP_CLK_DIV,
+                    _SET_DISP_CLK_DIV,
                     0x80,
-                    SET_PRECHARGE,
+                    _SET_PRECHARGE,
                     0x22 if self.external_vcc else 0xF1,
-                    SET_VCOM_DESEL,
+                    _SET_VCOM_DESEL,
                     0x30,  # 0.83*Vcc
                     # display
-                    SET_CONTRAST,
+                    _SET_CONTRAST,
                     0xFF,  # maximum
-                    SET_ENTIRE_ON,  # output follows RAM contents
-                    SET_NORM_INV,  # not inverted
-                    SET_IREF_SELECT,
+                    _SET_ENTIRE_ON,  # output follows RAM contents
+                    _SET_NORM_INV,  # not inverted
+                    _SET_IREF_SELECT,
                     0x30,  # enable internal IREF during display on
                     # charge pump
-                    SET_CHARGE_PUMP,
+                    _SET_CHARGE_PUMP,
                     0x10 if self.external_vcc else 0x14,
-                    SET_DISP | 0x01,  # display on
+                    _SET_DISP | 0x01,  # display on
                 )
             )
         )
@@ -159,21 +160,21 @@ class SSD1306(framebuf.FrameBuffer):
         self.show(True)
 
     def poweroff(self):
-        self.write_cmd(SET_DISP)
+        self.write_cmd(_SET_DISP)
 
     def poweron(self):
-        self.write_cmd(SET_DISP | 0x01)
+        self.write_cmd(_SET_DISP | 0x01)
 
     def contrast(self, contrast):
-        self.write_cmd(SET_CONTRAST)
+        self.write_cmd(_SET_CONTRAST)
         self.write_cmd(contrast)
 
     def invert(self, invert):
-        self.write_cmd(SET_NORM_INV | (invert & 1))
+        self.write_cmd(_SET_NORM_INV | (invert & 1))
 
     def rotate(self, rotate):
-        self.write_cmd(SET_COM_OUT_DIR | ((rotate & 1) << 3))
-        self.write_cmd(SET_SEG_REMAP | (rotate & 1))
+        self.write_cmd(_SET_COM_OUT_DIR | ((rotate & 1) << 3))
+        self.write_cmd(_SET_SEG_REMAP | (rotate & 1))
 
     def show(self, force=False):
         """Send what changed since the last show(); everything when force or after a bus error.

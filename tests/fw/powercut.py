@@ -36,7 +36,8 @@ if _fw not in sys.path:
 
 
 if vfs is not None:
-    import routine  # noqa: F401 - compiled now, while the heap is empty (tests run with 192 KB)
+    import rcheck  # noqa: F401 - the validator, compiled now while the heap is empty (tests run with 192 KB)
+    import routine  # noqa: F401
 
     routine.parse(b"{}", "warm-up")  # imports the checker, rcheck
 
