@@ -15,10 +15,15 @@ exactly as a Pico board hands it a `machine.I2C`. The controller is emulated at 
 Runs under MicroPython and CPython (no framebuf needed). Reading text and big digits back from
 pixels() is left to tests/fw/screenread.py, so the simulator does not carry it.
 """
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
 
 # Commands taking arguments: opcode, number of argument bytes (pairs in one bytes object, which
 # costs the simulated heap far less than a dict).
-_ARGS = (
+_ARGS = const(
     b"\x20\x01"  # memory addressing mode
     b"\x21\x02"  # column address window
     b"\x22\x02"  # page address window

@@ -8,6 +8,8 @@ import gc
 import json
 import sys
 
+from micropython import const
+
 import board
 import engine
 import gestures
@@ -19,14 +21,21 @@ import storage
 import ticks
 
 VERSION = "0.1.0"
-MENU, RUN, DONE, LAST, HELP, RESUME, NOTICE = range(7)
-LOW_BATTERY = 10  # percent at which the menu warns
+_MENU = const(0)
+_RUN = const(1)
+_DONE = const(2)
+_LAST = const(3)
+_HELP = const(4)
+_RESUME = const(5)
+_NOTICE = const(6)
+_LOW_BATTERY = const(10)  # percent at which the device warns at power-up
 # When several cues fall due at once (a hold ends, the next exercise's prep starts), the one the
 # user most needs to feel is played: the first of this list.
 PRIORITY = ("done", "ex_done", "switch", "hold_end", "hold", "press_wait", "rest", "prep", "rep",
             "tick", "reminder", "paused", "resumed", "skipped", "discomfort", "ended")
 ACK = ("paused", "resumed", "skipped", "discomfort", "ended")
-LINK_READ_MAX = 512  # bytes taken from the serial link per loop pass
+_LINK_READ_MAX = const(512)  # bytes taken from the serial link per loop pass
+_LINK_IDLE_MS = const(10000)  # the link handler is unloaded after this long without traffic
 
 
 def _trace(*args):
@@ -42,11 +51,12 @@ class App:
         self.g = gestures.Gestures()
         self.hp = haptics.Player(board.motor)
         self.link = None         # the USB link's handler, loaded when the PC first talks
+        self.link_at = 0         # uptime of the last link traffic
         self.wdt = board.watchdog()
         self.now = board.ticks_ms()
         self.uptime = 0          # ms since this app started (ticks wrap; this does not)
         self.clock = None        # (epoch seconds, uptime ms) when the PC set the clock
-        self.mode = MENU
+        self.mode = _MENU
         self.sel = 0             # routine selected in the menu
         self.page = 0            # help page
         self.rlist = self.st.routines()
@@ -57,7 +67,7 @@ class App:
         self.tally = [0, 0, 0]
         self.summary = None      # (routine, elapsed_s, steps, planned, skipped, discomfort, ended)
         self.notice = None       # (head, lines) of a message screen
-        self.after_notice = MENU
+        self.after_notice = _MENU
         self.dirty = True        # redraw the whole screen
         self.drawn_i = -1
         self.drawn_s = -1
@@ -89,14 +99,14 @@ class App:
     def run(self):
         self.resume_name = self.st.unfinished()
         if self.resume_name:
-            self.mode = RESUME
+            self.mode = _RESUME
             try:
-                d = self.st.session(self.resume_name)
-                self.resume_at = (d["routine_id"] or "?", len(d["steps"]) + 1, d["planned_steps"] or 0)
-            except (OSError, ValueError):
+                rp = self.st.resume_point(self.resume_name)
+                self.resume_at = (rp[0], rp[5] + 1, rp[2]) if rp else ("?", 0, 0)
+            except (OSError, ValueError, MemoryError):
                 self.resume_at = ("?", 0, 0)
         pct, usb = board.battery()
-        if pct is not None and pct < LOW_BATTERY and not usb:
+        if pct is not None and pct < _LOW_BATTERY and not usb:
             self.tell("LOW", (), self.mode)
         _trace("boot", self.boot, len(self.rlist))
         link_ready = False
@@ -106,6 +116,12 @@ class App:
             self.now = now
             if link_ready:
                 self.serve_link()
+            elif (self.link is not None and self.uptime - self.link_at > _LINK_IDLE_MS and not self.link.pending()
+                  and self.link._put is None):
+                # The PC has gone quiet: give the handler's memory back until it talks again.
+                self.link = None
+                del sys.modules["link"]
+                gc.collect()
             g = self.g.update(board.button(), now)
             if g:
                 _trace("gesture", g, now)
@@ -135,12 +151,13 @@ class App:
 
     def serve_link(self):
         data = bytearray()
-        while len(data) < LINK_READ_MAX and board.wait(0):
+        while len(data) < _LINK_READ_MAX and board.wait(0):
             b = board.link_in.read(1)
             if not b:
                 break
             data += b
         if data:
+            self.link_at = self.uptime
             if self.link is None:
                 import link
 
@@ -155,7 +172,7 @@ class App:
             rl = self.st.routines()
             if rl != self.rlist:
                 self.rlist = rl
-                if self.mode == MENU:
+                if self.mode == _MENU:
                     self.sel = min(self.sel, max(0, len(rl) - 1))
                     self.dirty = True
 
@@ -163,11 +180,11 @@ class App:
     def on_gesture(self, g, now):
         self.dirty = True
         m = self.mode
-        if m == RUN:
+        if m == _RUN:
             evs = self.eng.gesture(g, now)
             if evs:
                 self.on_events(evs, now)
-        elif m == MENU:
+        elif m == _MENU:
             if g == "short" and self.rlist:
                 self.sel = (self.sel + 1) % len(self.rlist)
             elif g == "long" and self.rlist:
@@ -175,22 +192,22 @@ class App:
             elif g == "double":
                 self.show_last()
             elif g == "triple":
-                self.mode, self.page = HELP, 0
-        elif m == HELP:
+                self.mode, self.page = _HELP, 0
+        elif m == _HELP:
             self.page += 1
             if g != "short" or self.page >= screens.HELP_PAGES:
-                self.mode = MENU
-        elif m == RESUME:
+                self.mode = _MENU
+        elif m == _RESUME:
             if g == "long":
                 self.resume_session(now)
             elif g == "short":
                 self.st.finish(self.resume_name, "abandoned")
                 self.resume_name = None
-                self.mode = MENU
-        elif m == NOTICE:
+                self.mode = _MENU
+        elif m == _NOTICE:
             self.mode = self.after_notice
-        else:  # DONE, LAST
-            self.mode = MENU
+        else:  # _DONE, _LAST
+            self.mode = _MENU
 
     def show_last(self):
         if self.summary is None:
@@ -198,23 +215,23 @@ class App:
             if rows:
                 try:
                     self.summary = _summarise(self.st.session(rows[-1][0]))
-                except (OSError, ValueError):
+                except (OSError, ValueError, MemoryError):  # a long log on a small heap: no summary
                     self.summary = None
-        self.mode = LAST
+        self.mode = _LAST
 
     # -- a session ----------------------------------------------------------------------------------
-    def _load(self, rid):
+    def _load(self, rid, with_hash=True):
         """(doc, hash) of a stored routine. It was validated when it was stored (and is replaced
         only atomically), so the built-in JSON parser suffices here: the full validator stays out
-        of the heap while a session runs."""
-        data = self.st.read_routine(rid)
+        of the heap while a session runs. Read as a stream: no buffer the size of the file."""
         try:
-            doc = json.loads(data)
+            with self.st.open_routine(rid) as f:
+                doc = json.load(f)
         except ValueError:
             raise ValueError("unreadable")
         if not isinstance(doc, dict) or not doc.get("ex"):
             raise ValueError("no exercises")
-        return doc, routine.content_hash(data)
+        return doc, self.st.routine_hash(rid) if with_hash else None
 
     def start_session(self, now):
         if self.pending:  # the last session's end record is still queued: write it first
@@ -232,29 +249,24 @@ class App:
             self.log = self.st.new_log(rid, h, self.uptime, self.epoch(), plan.count(doc))
         except OSError:
             # Flash full even after deleting pulled logs: the session runs, unlogged; say so first.
-            self.tell("Flash full", ("session not", "logged: pull", "the logs (PC)"), RUN)
+            self.tell("Flash full", ("session not", "logged: pull", "the logs (PC)"), _RUN)
         self._begin(doc, now, 0)
 
     def resume_session(self, now):
         name = self.resume_name
         self.resume_name = None
         try:
-            d = self.st.session(name)
-            doc, h = self._load(d["routine_id"])
-            if h != d["routine_hash"]:
+            rp = self.st.resume_point(name)  # not session(): its step dicts may not fit the heap
+            if rp is None:
+                raise ValueError("no header")
+            rid, rhash, _planned, at, offset, _n = rp
+            doc, h = self._load(rid)
+            if h != rhash:
                 raise ValueError("routine changed")
         except (OSError, ValueError, KeyError, TypeError):
             self.st.finish(name, "abandoned")
             self.tell("Cannot resume", ("routine changed", "or missing"))
             return
-        done_steps = d["steps"]
-        at = done_steps[-1]["i"] + 1 if done_steps else 0
-        offset = 0
-        for s in done_steps:
-            end = s["offset_ms"] + s["actual_ms"]
-            offset = end if end > offset else offset
-        rid = d["routine_id"]
-        del d, done_steps
         self.doc, self.rid, self.rhash = doc, rid, h
         self.log = self.st.resume_log(name)
         self.log.resume(self.boot, self.uptime, self.epoch(), at, offset)
@@ -262,14 +274,16 @@ class App:
         self._begin(doc, now, at)
 
     def _begin(self, doc, now, at):
+        if self.link is not None:
+            self.link.drop()  # a routine half received is refused now anyway: free its buffer
         gc.collect()
         self.eng = engine.Engine(doc, now, at)
         self.total = plan.total_ms(doc) or 1
         self.ending = False
         self.summary = None
         self.tally = [0, 0, 0]   # steps logged, skipped, with discomfort
-        if self.mode != NOTICE:
-            self.mode = RUN
+        if self.mode != _NOTICE:
+            self.mode = _RUN
         _trace("session_start", self.rid, at)
         self.on_events(self.eng.start(now), now)
 
@@ -301,8 +315,8 @@ class App:
         self.ending = True
         t = self.tally
         self.summary = (self.rid, total // 1000, t[0], eng.n, t[1], t[2], reason != "done")
-        if self.mode != NOTICE:
-            self.mode = DONE
+        if self.mode != _NOTICE:
+            self.mode = _DONE
 
     def flush_log(self):
         """Write the queued records (the motor is quiet). A failed write never stops the session."""
@@ -316,7 +330,7 @@ class App:
                         self.log.step(*r)
                 except OSError:
                     self.log = None
-                    self.tell("Flash full", ("log stopped:", "pull the logs"), DONE if self.ending else RUN)
+                    self.tell("Flash full", ("log stopped:", "pull the logs"), _DONE if self.ending else _RUN)
             if r[0] == "end":
                 self._close(r)
 
@@ -326,17 +340,17 @@ class App:
         gc.collect()
         _trace("session_end", r[1], r[2])
 
-    def tell(self, head, lines, after=MENU):
+    def tell(self, head, lines, after=_MENU):
         self.notice = (head, lines)
         self.after_notice = after
-        self.mode = NOTICE
+        self.mode = _NOTICE
         self.dirty = True
         _trace("notice", head.replace(" ", "_"))
 
     # -- the screen ---------------------------------------------------------------------------------
     def redraw_in(self, now):
         """ms until the number on screen changes (the next whole second of the step)."""
-        if self.mode != RUN or self.eng is None:
+        if self.mode != _RUN or self.eng is None:
             return None
         r = self.eng.remaining(now)
         if r is None:
@@ -346,7 +360,7 @@ class App:
     def draw(self, now):
         fb = self.fb
         m = self.mode
-        if m == RUN and self.eng is not None and self.eng.step is not None and not self.ending:
+        if m == _RUN and self.eng is not None and self.eng.step is not None and not self.ending:
             self._draw_run(now)
             return
         if not self.dirty:
@@ -354,23 +368,23 @@ class App:
         self.dirty = False
         self.drawn_i = -1
         batt = board.battery()
-        if m == MENU or m == RUN:
+        if m == _MENU or m == _RUN:
             if not self.rlist:
                 screens.empty_menu(fb)
             else:
                 self._draw_menu(batt)
-        elif m == HELP:
+        elif m == _HELP:
             screens.help(fb, self.page)
-        elif m == RESUME:
+        elif m == _RESUME:
             screens.resume(fb, *self.resume_at, hint2="short: discard")
-        elif m == NOTICE:
+        elif m == _NOTICE:
             if self.notice[0] == "LOW":
                 screens.low_battery(fb, batt[0])
             else:
                 screens.message(fb, self.notice[0], self.notice[1], "short: ok")
-        elif m == DONE or m == LAST:
+        elif m == _DONE or m == _LAST:
             s = self.summary
-            if m == DONE and s is not None:
+            if m == _DONE and s is not None:
                 screens.done(fb, *s)
             elif s is not None:
                 screens.last(fb, s[0], "", *s[1:])
@@ -382,7 +396,7 @@ class App:
     def _draw_menu(self, batt):
         rid = self.rlist[self.sel][0]
         try:
-            doc, _h = self._load(rid)
+            doc, _h = self._load(rid, False)
             screens.menu(self.fb, doc.get("name", rid), self.sel + 1, len(self.rlist), len(doc["ex"]),
                          plan.total_ms(doc) // 1000, batt)
             del doc
@@ -398,6 +412,9 @@ class App:
             return
         fb = self.fb
         if eng.i != self.drawn_i:
+            # A new step: the cue has been played; collect the garbage while nothing is due (a few
+            # ms, once a step), so freed neighbours merge and the small heap keeps large free blocks.
+            gc.collect()
             self.base_ms = plan.ms_before(self.doc, eng.i)
         prog = (self.base_ms + eng.elapsed(now)) * 1000 // self.total
         if prog > 1000:

@@ -8,18 +8,25 @@ import plan
 import routine
 import ticks
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+
 # Bits of a step record's flags (data[3] of a "step" event).
 SKIPPED = 1
 DISCOMFORT = 2
 ENDED = 4
 
 # Cue emitted when a step starts, by plan kind (a TEMPO step starts with its first "rep" beat).
-START_CUES = ("prep", "hold", "rest", "switch", "rest", "rep", "press_wait")
+_START_CUES = const(("prep", "hold", "rest", "switch", "rest", "rep", "press_wait"))
 
-_TICK = 0
-_BEAT = 1
-_END = 2
-_NOTHING = ()  # returned when nothing happened: no allocation in the idle loop
+_TICK = const(0)
+_BEAT = const(1)
+_END = const(2)
+_NOTHING = const(())  # returned when nothing happened: no allocation in the idle loop
 
 
 def _next_step(it):
@@ -185,7 +192,7 @@ class Engine:
             self._k = self.beat = 1
             out.append(("rep", at, self.i, 1))
         else:
-            out.append((START_CUES[st[0]], at, self.i, st))
+            out.append((_START_CUES[st[0]], at, self.i, st))
         self._schedule()
 
     def _schedule(self):

@@ -9,11 +9,17 @@
 # A single short therefore arrives gap_ms after its release (it might have become a double).
 import ticks
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 SHORT = "short"
 DOUBLE = "double"
 TRIPLE = "triple"
 LONG = "long"
-_BY_CLICKS = (None, SHORT, DOUBLE, TRIPLE)
+_BY_CLICKS = const((None, "short", "double", "triple"))  # by click count
 
 
 class Gestures:

@@ -1,6 +1,12 @@
 """Haptic cue patterns for the vibration motor, played without blocking the main loop."""
 import ticks
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
 # cue -> (on, off, on, off, ...) in ms. Each cue has its own rhythm so it is felt without looking.
 PATTERNS = {
     "prep": (120,),                     # one short: get into position
@@ -16,13 +22,13 @@ PATTERNS = {
     "reminder": (50, 100, 50),          # two taps: still paused
     "ack": (30,),                       # the smallest tap: a press was taken
 }
-DUTY = 65535
+_DUTY = const(65535)
 
 
 class Player:
     """Plays one pattern at a time on `motor` (on(duty)/off()); a new cue replaces the current one."""
 
-    def __init__(self, motor, patterns=PATTERNS, duty=DUTY):
+    def __init__(self, motor, patterns=PATTERNS, duty=_DUTY):
         self.motor = motor
         self.patterns = patterns
         self.duty = duty

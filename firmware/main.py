@@ -57,6 +57,7 @@ def run():
         try:
             import app
 
+            gc.collect()  # free what the imports left behind before the app allocates
             app.App().run()
             return
         except KeyboardInterrupt:

@@ -8,8 +8,12 @@ keys are caught, and no input can make it raise. Error messages are built from t
 ints only (no float repr, no dict order), so both runtimes produce identical lists.
 """
 import canon
-from routine import EX_LIMIT_S, MAX_BYTES, MAX_DEPTH, MAX_ERRORS, ROUTINE_LIMIT_S, VERSION, ex_seconds
+from routine import MAX_BYTES, VERSION, ex_seconds
 
+MAX_DEPTH = 8           # nested objects/lists; a routine needs 3
+MAX_ERRORS = 20         # then one more line says that errors were left out
+EX_LIMIT_S = 2 * 3600   # an exercise's planned time must stay under this
+ROUTINE_LIMIT_S = 4 * 3600
 MAX_NUMBER = 32         # characters of one number literal
 
 TOP_KEYS = ("v", "id", "name", "src", "freq", "prep", "notes", "ex")
@@ -575,7 +579,7 @@ def _dist(a, b):
     prev = list(range(len(b) + 1))
     for i in range(1, len(a) + 1):
         cur = [i]
-        ca = a[i - 1:i]  # slices, not a[i]: see _char
+        ca = a[i - 1:i]  # slices, not a[i]: see _utf8
         for j in range(1, len(b) + 1):
             cost = 0 if ca == b[j - 1:j] else 1
             v = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
@@ -665,7 +669,7 @@ def _text(E, place, v, lo, hi):
     while i < len(b):
         k = b[i]
         k = 1 if k < 0xC0 else 2 if k < 0xE0 else 3 if k < 0xF0 else 4
-        c = b[i:i + k].decode()  # not `for c in v`: see _char
+        c = b[i:i + k].decode()  # not `for c in v`: see _utf8
         i += k
         o = ord(c)
         pos += 1
@@ -809,7 +813,7 @@ def _check_id(E, v):
         E.add("id", "empty; give 1 to %d of a-z, 0-9 and -" % ID_MAX)
         return
     good = len(v) <= ID_MAX
-    for o in v.encode():  # bytes, not characters: see _char
+    for o in v.encode():  # bytes, not characters: see _utf8
         if not (97 <= o <= 122 or 48 <= o <= 57 or o == 45):
             good = False
             break

@@ -11,15 +11,19 @@ Functions take the FrameBuffer first, then plain values; none imports engine, pl
 - progress: per mille (0..1000) of the routine's planned time done, or None for no bar
 - batt: (percent 0..100 or None, on_usb) as board.battery() returns it, or None for no icon
 - seconds: whole seconds to show (the caller rounds up, so a 30 s hold shows 30 first, 1 last)
+The rare screens (done, last, help, message, safe_mode, low_battery, error,
+flash_full, resume, empty_menu) are in screens_extra.py and reached as screens.<name> all the same.
 Full screens start with fb.fill(0). update() redraws only the big band and the status line (what
 changes every second during prep/hold/switch/rest) and allocates nothing. Texts are at most 16
 characters a line (8x8 font); longer names are cut by the screen edge.
 """
 
-W = 128
-COLS = 16  # characters per line of the 8x8 font
+from micropython import const
 
-# The big font: 5x7 cells drawn as BIG_SCALE x BIG_SCALE blocks; 7 row bytes per character,
+_W = const(128)
+_COLS = const(16)  # characters per line of the 8x8 font
+
+# The big font: 5x7 cells drawn as _BIG_SCALE x _BIG_SCALE blocks; 7 row bytes per character,
 # bit 4 = leftmost cell. "|" is the pause sign.
 BIG_CHARS = "0123456789LRx-|"
 BIG_FONT = (
@@ -39,22 +43,25 @@ BIG_FONT = (
     b"\x00\x00\x00\x1f\x00\x00\x00"  # -
     b"\x1b\x1b\x1b\x1b\x1b\x1b\x1b"  # | (pause)
 )
-BIG_SCALE = 4  # big digits: 20 x 28 px, 4 px apart
-BIG_TOP = 16  # the big band: y 16..47 (pages 2..5)
-BIG_Y = 18  # top of the big digits
-BOX_W = 24  # side box: x 0..23 across the band, an inverse letter at BOX_SCALE
-BOX_SCALE = 3
-BOX_GLYPH_X = 4
-BOX_GLYPH_Y = 21
-_L, _R, _X, _PAUSE = 10, 11, 12, 14  # indexes into BIG_CHARS
+_BIG_SCALE = const(4)  # big digits: 20 x 28 px, 4 px apart
+_BIG_TOP = const(16)  # the big band: y 16..47 (pages 2..5)
+_BIG_Y = const(18)  # top of the big digits
+_BOX_W = const(24)  # side box: x 0..23 across the band, an inverse letter at _BOX_SCALE
+_BOX_SCALE = const(3)
+_BOX_GLYPH_X = const(4)
+_BOX_GLYPH_Y = const(21)
+_L = const(10)  # indexes into BIG_CHARS
+_R = const(11)
+_X = const(12)
+_PAUSE = const(14)
 
-LEFT = 1
-RIGHT = 2
+_LEFT = const(1)
+_RIGHT = const(2)
 HELP_PAGES = 2
 
 
 # ---- drawing helpers -------------------------------------------------------------------------
-def big_glyph(fb, i, x, y, s=BIG_SCALE, c=1):
+def big_glyph(fb, i, x, y, s=_BIG_SCALE, c=1):
     """Draw big character BIG_CHARS[i] with its top-left at (x, y), cells s px; 5s x 7s px."""
     o = i * 7
     for r in range(7):
@@ -70,7 +77,7 @@ def big_glyph(fb, i, x, y, s=BIG_SCALE, c=1):
                 col += 1
 
 
-def big_number(fb, n, cx, y=BIG_Y, s=BIG_SCALE, c=1, prefix=-1):
+def big_number(fb, n, cx, y=_BIG_Y, s=_BIG_SCALE, c=1, prefix=-1):
     """Draw the non-negative int n in big digits centred on x = cx; prefix: a BIG_CHARS index
     drawn first (e.g. the "x" of "x10"). Allocates nothing."""
     if n < 0:
@@ -93,14 +100,14 @@ def big_number(fb, n, cx, y=BIG_Y, s=BIG_SCALE, c=1, prefix=-1):
 def _band(fb, n, side, prefix=-1, box=-1):
     # The big band: the side box (inverse L/R, or the `box` glyph) at the left, then n centred in
     # the rest (n None: no number).
-    fb.fill_rect(0, BIG_TOP, W, 32, 0)
+    fb.fill_rect(0, _BIG_TOP, _W, 32, 0)
     if box < 0 and side:
-        box = _L if side == LEFT else _R
+        box = _L if side == _LEFT else _R
     if box >= 0:
-        fb.fill_rect(0, BIG_TOP, BOX_W, 32, 1)
-        big_glyph(fb, box, BOX_GLYPH_X, BOX_GLYPH_Y, BOX_SCALE, 0)
+        fb.fill_rect(0, _BIG_TOP, _BOX_W, 32, 1)
+        big_glyph(fb, box, _BOX_GLYPH_X, _BOX_GLYPH_Y, _BOX_SCALE, 0)
     if n is not None:
-        big_number(fb, n, (BOX_W + W) // 2 if box >= 0 else W // 2, BIG_Y, BIG_SCALE, 1, prefix)
+        big_number(fb, n, (_BOX_W + _W) // 2 if box >= 0 else _W // 2, _BIG_Y, _BIG_SCALE, 1, prefix)
 
 
 def battery(fb, x, y, pct, usb):
@@ -122,7 +129,7 @@ def battery(fb, x, y, pct, usb):
 
 def status(fb, progress, batt):
     """The bottom line: routine progress bar (x 0..111) and battery (x 115..127). No allocation."""
-    fb.fill_rect(0, 56, W, 8, 0)
+    fb.fill_rect(0, 56, _W, 8, 0)
     if progress is not None:
         if progress < 0:
             progress = 0
@@ -146,22 +153,22 @@ def text(fb, s, y, align=1, c=1):
     if not s:
         return
     n = len(s)
-    if align == 0 or n >= COLS:
+    if align == 0 or n >= _COLS:
         x = 0
     elif align == 1:
-        x = (W - 8 * n) // 2
+        x = (_W - 8 * n) // 2
     else:
-        x = W - 8 * n
+        x = _W - 8 * n
     fb.text(s, x, y, c)
 
 
 def title(fb, s, y=0):
     """An inverse bar across the line at y with s centred in it."""
-    fb.fill_rect(0, y, W, 8, 1)
+    fb.fill_rect(0, y, _W, 8, 1)
     text(fb, s, y, 1, 0)
 
 
-def wrap(s, width=COLS, lines=6):
+def wrap(s, width=_COLS, lines=6):
     """Words of s in lines of at most width characters (long words cut), at most `lines` lines."""
     out = []
     cur = ""
@@ -198,7 +205,7 @@ def repset(rep, reps, set_no, sets, always_rep=False):
     if not (r and s):
         return r or s
     for sep in ("  ", " "):
-        if len(r) + len(sep) + len(s) <= COLS:
+        if len(r) + len(sep) + len(s) <= _COLS:
             return r + sep + s
     return "r%d/%d s%d/%d" % (rep, reps, set_no, sets)
 
@@ -211,19 +218,14 @@ def menu(fb, name, i, n, exercises, total_s, batt=None, hint="long: start"):
     fb.text("ROUTINE %d/%d" % (i, n), 0, 0, 1)
     if batt is not None:
         battery(fb, 115, 0, batt[0], batt[1])
-    fb.hline(0, 10, W, 1)
+    fb.hline(0, 10, _W, 1)
     y = 16
-    for line in wrap(name, COLS, 2):
+    for line in wrap(name, _COLS, 2):
         text(fb, line, y)
         y += 8
     text(fb, "%d exercise%s" % (exercises, "" if exercises == 1 else "s"), 40)
     text(fb, "total " + mmss(total_s), 48)
     title(fb, hint, 56)
-
-
-def empty_menu(fb):
-    """No routine on the device yet."""
-    message(fb, "NO ROUTINES", ("", "Connect to a PC", "and run", "holdtimer sync"))
 
 
 def prep(fb, name, cue, seconds, side=0, progress=None, batt=None):
@@ -248,7 +250,7 @@ def switch(fb, name, seconds, side, progress=None, batt=None):
     """Change side: the side to change to, and the seconds left to do it."""
     fb.fill(0)
     title(fb, "SWITCH SIDE")
-    text(fb, "now LEFT side" if side == LEFT else "now RIGHT side", 8)
+    text(fb, "now LEFT side" if side == _LEFT else "now RIGHT side", 8)
     text(fb, name, 48)
     update(fb, seconds, side, progress, batt)
 
@@ -260,7 +262,7 @@ def rest(fb, name, seconds, rep, reps, set_no, sets, set_rest=False, side=0, pro
     text(fb, name, 8)
     nxt = "next set %d/%d" % (set_no, sets) if set_rest else "next rep %d/%d" % (rep, reps)
     if side:
-        nxt += " " + ("L" if side == LEFT else "R")
+        nxt += " " + ("L" if side == _LEFT else "R")
     text(fb, nxt, 48)
     update(fb, seconds, 0, progress, batt)
 
@@ -295,109 +297,18 @@ def paused(fb, name, seconds=None, hint="short: resume", hint2="long: end"):
     text(fb, hint2, 56)
 
 
-def done(fb, routine, elapsed_s, steps, planned, skipped, discomfort, ended=False, hint="short: menu"):
-    """Session done (or ended early): duration, steps done of planned, skipped, discomfort marks."""
-    fb.fill(0)
-    title(fb, "SESSION ENDED" if ended else "SESSION DONE")
-    text(fb, routine, 8)
-    _summary(fb, elapsed_s, steps, planned, skipped, discomfort, 24)
-    text(fb, hint, 56)
+def __getattr__(name):
+    # The screens shown once in a while (done, last, help, message, safe_mode, low_battery, error,
+    # flash_full, resume, empty_menu) live in screens_extra.py: loaded for the one call and dropped
+    # from sys.modules at once, so their bytecode is not in the heap while a session runs.
+    if name.startswith("__"):
+        raise AttributeError(name)
+    import sys
 
+    import screens_extra
 
-def last(fb, routine=None, when="", elapsed_s=0, steps=0, planned=0, skipped=0, discomfort=0, ended=False):
-    """The last session's summary (routine None: there is none yet). when: up to 16 characters
-    chosen by the caller, e.g. "05-14 08:30" or "boot 12"."""
-    fb.fill(0)
-    title(fb, "LAST SESSION")
-    if routine is None:
-        text(fb, "none yet", 32)
-        return
-    text(fb, routine, 8)
-    text(fb, when, 16)
-    _summary(fb, elapsed_s, steps, planned, skipped, discomfort, 24)
-    text(fb, "ended early" if ended else "completed", 56)
-
-
-def _summary(fb, elapsed_s, steps, planned, skipped, discomfort, y):
-    # label at the left, value at the right, one a line
-    for label, value in (("time", mmss(elapsed_s)), ("steps", "%d/%d" % (steps, planned)),
-                         ("skipped", "%d" % skipped), ("discomfort", "%d" % discomfort)):
-        fb.text(label, 0, y, 1)
-        text(fb, value, y, 2)
-        y += 8
-
-
-_HELP = (
-    ("HELP 1/2: MENU", "short  next", "long   start", "double summary", "",
-     "Power up with", "button held:", "safe mode"),
-    ("HELP 2/2: RUN", "short  pause/go", "double skip", "long   end", "triple mark",
-     "  discomfort"),
-)
-
-
-def help(fb, page=0):
-    """The button grammar, HELP_PAGES pages: 0 choosing a routine, 1 running a session."""
-    fb.fill(0)
-    lines = _HELP[page % HELP_PAGES]
-    title(fb, lines[0])
-    for k in range(1, len(lines)):
-        fb.text(lines[k], 0, 8 * k, 1)
-
-
-def message(fb, head, lines, hint=None):
-    """A title bar, up to 6 lines of text (wrapped), and a hint on the bottom line."""
-    fb.fill(0)
-    title(fb, head)
-    y = 8
-    for line in lines:
-        for part in wrap(line, COLS, 6) or ("",):
-            if y > 48:
-                break
-            text(fb, part, y)
-            y += 8
-    if hint:
-        text(fb, hint, 56)
-
-
-def safe_mode(fb):
-    """Powered up with the button held: the application did not start."""
-    message(fb, "SAFE MODE", ("App not started.", "REPL and", "mpremote free.", ""),
-            "Replug to run")
-
-
-def low_battery(fb, pct=None):
-    """Battery nearly empty: a big battery, the percentage, what to do."""
-    fb.fill(0)
-    title(fb, "LOW BATTERY")
-    fb.rect(4, 22, 44, 22, 1)
-    fb.fill_rect(48, 28, 4, 10, 1)
-    if pct is not None:
-        fb.fill_rect(6, 24, (40 * min(max(pct, 0), 100) + 50) // 100, 18, 1)
-        big_number(fb, pct, 88)
-        fb.text("%", 112, 40, 1)
-    text(fb, "Charge via USB", 56)
-
-
-def error(fb, msg, hint="restarting"):
-    """An error, wrapped over six lines, and what happens next."""
-    message(fb, "ERROR", (msg,), hint)
-
-
-def flash_full(fb, unpulled=0, hint="short: ok"):
-    """Flash full: no room for a session log; only pulling logs to the PC frees it."""
-    lines = ["No room to log.", "Pull logs on PC:", "holdtimer pull"]
-    if unpulled:
-        lines.append("%d not pulled" % unpulled)
-    message(fb, "FLASH FULL", lines, hint)
-
-
-def resume(fb, routine, step, steps, ex_name=None, hint="long: resume", hint2="short: skip"):
-    """A session cut by a power loss can be resumed: where it stopped, and how to choose."""
-    fb.fill(0)
-    title(fb, "RESUME?")
-    text(fb, routine, 8)
-    text(fb, "stopped at", 16)
-    text(fb, "step %d/%d" % (step, steps), 24)
-    text(fb, ex_name, 32)
-    text(fb, hint, 48)
-    text(fb, hint2, 56)
+    del sys.modules["screens_extra"]
+    try:
+        return getattr(screens_extra, name)
+    except AttributeError:
+        raise AttributeError(name)

@@ -18,6 +18,13 @@ Runs unchanged on CPython and MicroPython.
 import binascii
 import struct
 
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+
 VERSION = 1
 
 HEADER = 0x48  # "H"
@@ -33,22 +40,22 @@ ENDED = 4
 # End reasons, stored as one byte; an unknown code reads as "unknown".
 REASONS = ("done", "ended", "abandoned", "error")
 
-_HDR = "<BI8sIIIHB"  # version, seq, hash, boot, uptime, wall, planned steps, id length (+ id bytes)
-_HDR_LEN = 28
-_STEP = "<HBBBBBBIII"  # i, kind, side<<4|flags, ex, set, rep, pauses, planned, actual, offset
-_STEP_LEN = 20
-_RES = "<IIIHI"  # boot, uptime, wall, step index resumed at, offset ms
-_RES_LEN = 18
-_END = "<BII"  # reason, total ms, offset ms
-_END_LEN = 9
+_HDR = const("<BI8sIIIHB")  # version, seq, hash, boot, uptime, wall, planned steps, id length (+ id bytes)
+_HDR_LEN = const(28)
+_STEP = const("<HBBBBBBIII")  # i, kind, side<<4|flags, ex, set, rep, pauses, planned, actual, offset
+_STEP_LEN = const(20)
+_RES = const("<IIIHI")  # boot, uptime, wall, step index resumed at, offset ms
+_RES_LEN = const(18)
+_END = const("<BII")  # reason, total ms, offset ms
+_END_LEN = const(9)
 _MIN = {HEADER: _HDR_LEN + 1, STEP: _STEP_LEN, RESUME: _RES_LEN, END: _END_LEN}
 
-OVERHEAD = 4  # type, length, check
-STEP_SIZE = OVERHEAD + _STEP_LEN  # bytes of flash per logged step record
-END_SIZE = OVERHEAD + _END_LEN
-MAX_RECORD = OVERHEAD + 255
+_OVERHEAD = const(4)  # type, length, check
+STEP_SIZE = _OVERHEAD + _STEP_LEN  # bytes of flash per logged step record
+END_SIZE = _OVERHEAD + _END_LEN
+MAX_RECORD = _OVERHEAD + 255
 
-_U32 = 0xFFFFFFFF
+_U32 = const(0xFFFFFFFF)
 
 
 def _c(v, hi):
@@ -182,10 +189,10 @@ def _empty():
 def next_record(mv, pos):
     """(type, payload start, record end) of a sound record at pos of memoryview mv, or None."""
     n = len(mv)
-    if pos + OVERHEAD > n:
+    if pos + _OVERHEAD > n:
         return None
     typ = mv[pos]
-    end = pos + OVERHEAD + mv[pos + 1]
+    end = pos + _OVERHEAD + mv[pos + 1]
     if end > n:
         return None
     if (binascii.crc32(mv[pos:end - 2]) & 0xFFFF) != (mv[end - 2] | (mv[end - 1] << 8)):
@@ -263,6 +270,40 @@ def _parse(mv, out):
         pos = end
     out["valid_bytes"] = pos
     out["torn"] = pos < n
+
+
+def resume_point(data):
+    """What resuming a session needs, without read()'s dicts (a 60-step read() needs ~25 KB of a
+    64-bit heap): (routine_id, routine_hash, planned_steps, next step index, session ms to go on from,
+    steps logged), or None without a sound header. The same records as read() counts."""
+    mv = memoryview(data)
+    n = len(mv)
+    pos = 0
+    head = None
+    at = off = steps = 0
+    while pos < n:
+        r = next_record(mv, pos)
+        if r is None:
+            break
+        typ, p, end = r
+        plen = end - p - 2
+        if plen < _MIN.get(typ, 0):
+            break
+        if pos == 0:
+            v = _header(mv, typ, p, plen)
+            if v is None:
+                return None
+            head = (bytes(mv[p + _HDR_LEN:p + _HDR_LEN + v[7]]).decode(), binascii.hexlify(v[2]).decode(), v[6])
+        elif typ == HEADER or typ == END:
+            break
+        elif typ == STEP:
+            v = struct.unpack_from(_STEP, mv, p)
+            at = v[0] + 1
+            e = v[9] + v[8]
+            off = e if e > off else off
+            steps += 1
+        pos = end
+    return None if head is None else head + (at, off, steps)
 
 
 def scan(data):

@@ -14,14 +14,21 @@ import os
 
 import sessionlog
 
-CRASH_MAX = 4096  # bytes kept in crash.log
-ROUTINE_MAX = 8192  # largest routine accepted (routine.MAX_BYTES is smaller)
-READ_MAX = 4096  # largest piece read_log returns
-LOG_MAX = 32768  # largest log read whole (session, unfinished, repair)
-SESSION_ROOM = 16384  # free bytes needed to start a session (4 LittleFS blocks)
-ROUTINE_ROOM = 8192  # free bytes needed beyond a routine's size to replace it
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
 
-ENOSPC = 28  # MicroPython's errno module has no ENOSPC
+
+CRASH_MAX = 4096  # bytes kept in crash.log
+_ROUTINE_MAX = const(8192)  # largest routine accepted (routine.MAX_BYTES is smaller)
+READ_MAX = 4096  # largest piece read_log returns
+_LOG_MAX = const(32768)  # largest log read whole (session, unfinished, repair)
+SESSION_ROOM = 16384  # free bytes needed to start a session (4 LittleFS blocks)
+_ROUTINE_ROOM = const(8192)  # free bytes needed beyond a routine's size to replace it
+
+_ENOSPC = const(28)  # MicroPython's errno module has no ENOSPC
 _replace = getattr(os, "replace", os.rename)  # CPython on Windows: rename does not replace
 
 
@@ -87,7 +94,7 @@ def _write(path, data):
     with open(path, "wb") as f:
         n = f.write(data)
     if n is not None and n != len(data):
-        raise OSError(ENOSPC)
+        raise OSError(_ENOSPC)
 
 
 def _entries(folder):
@@ -112,6 +119,26 @@ def _list(folder, out):
         st = os.stat(folder + "/" + n)
         if not st[0] & 0x4000:
             out.append((n, st[6]))
+
+
+def _file_hash(path):
+    """(content hash, size) of a file, read in small pieces: no buffer the size of the file (a
+    fragmented heap may not have one)."""
+    import binascii
+    import hashlib
+
+    h = hashlib.sha256()
+    buf = bytearray(64)
+    mv = memoryview(buf)
+    size = 0
+    with open(path, "rb") as f:
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            h.update(mv[:n])
+            size += n
+    return binascii.hexlify(h.digest()[:8]).decode(), size
 
 
 def _hash(data):
@@ -215,17 +242,26 @@ class Storage:
                 continue
             hs = self._hashes.get(rid)
             if hs is None or hs[1] != size:
-                data = _read(self._rpath(rid), ROUTINE_MAX + 1)
-                hs = (_hash(data), len(data))
+                hs = _file_hash(self._rpath(rid))
                 self._hashes[rid] = hs
             out.append((rid, hs[0], hs[1]))
         out.sort()
         return out
 
+    def routine_hash(self, rid):
+        """The content hash of stored routine rid (as routines() gives it)."""
+        _check_id(rid)
+        return _file_hash(self._rpath(rid))[0]
+
+    def open_routine(self, rid):
+        """Stored routine rid as a binary file open for reading (for json.load: no big buffer)."""
+        _check_id(rid)
+        return open(self._rpath(rid), "rb")
+
     def read_routine(self, rid):
         """The routine's bytes; ValueError for a bad id, OSError if there is none."""
         _check_id(rid)
-        return _read(self._rpath(rid), ROUTINE_MAX + 1)
+        return _read(self._rpath(rid), _ROUTINE_MAX + 1)
 
     def put_routine(self, rid, data):
         """Validate with routine.parse and replace routine rid atomically; returns its hash.
@@ -233,8 +269,8 @@ class Storage:
         failed or the flash is full (the old routine is kept either way)."""
         _check_id(rid)
         data = bytes(data)
-        if not data or len(data) > ROUTINE_MAX:
-            raise ValueError("%s: routine must be 1..%d bytes" % (rid, ROUTINE_MAX))
+        if not data or len(data) > _ROUTINE_MAX:
+            raise ValueError("%s: routine must be 1..%d bytes" % (rid, _ROUTINE_MAX))
         import routine
 
         doc, errors = routine.parse(data, rid + ".json")
@@ -244,12 +280,12 @@ class Storage:
             raise ValueError("%s.json: id: the routine's id is %s; it must be its name on the device"
                              % (rid, doc.get("id")))
         del doc, errors
-        if not self.make_room(len(data) + ROUTINE_ROOM):
-            raise OSError(ENOSPC, "flash full: pull the session logs")
+        if not self.make_room(len(data) + _ROUTINE_ROOM):
+            raise OSError(_ENOSPC, "flash full: pull the session logs")
         tmp = self._rpath(rid, ".tmp")
         try:
             _write(tmp, data)
-            if _read(tmp, ROUTINE_MAX + 1) != data:
+            if _read(tmp, _ROUTINE_MAX + 1) != data:
                 raise OSError(errno.EIO, "routine read back differs")
         except OSError:
             _remove(tmp)
@@ -335,7 +371,7 @@ class Storage:
         return its sessionlog.Writer (attributes name, seq). wall: epoch seconds or 0 if unknown.
         Raises Full if there is no room even after deleting every pulled log."""
         if not self.make_room(SESSION_ROOM):
-            raise Full(ENOSPC, "flash full: pull the session logs")
+            raise Full(_ENOSPC, "flash full: pull the session logs")
         boot = self.boot()
         seq = self._seq
         self._seq = seq + 1
@@ -364,9 +400,9 @@ class Storage:
         # <seq>.tmp and rename it over the log. Returns the bytes kept.
         log = self._lpath(seq, ".log")
         size = os.stat(log)[6]
-        if size > LOG_MAX:
+        if size > _LOG_MAX:
             return size  # too long to rewrite in RAM: left as it is rather than risk cutting records
-        data = _read(log, LOG_MAX)
+        data = _read(log, _LOG_MAX)
         valid = sessionlog.scan(data)[0]
         if valid < len(data) and valid > 0:
             tmp = self._lpath(seq, ".tmp")
@@ -375,10 +411,16 @@ class Storage:
         return valid
 
     def session(self, name):
-        """sessionlog.read of log `name` (the first LOG_MAX bytes)."""
+        """sessionlog.read of log `name` (the first _LOG_MAX bytes)."""
         if log_seq(name) is None:
             raise ValueError("bad log name")
-        return sessionlog.read(_read(self._ldir + "/" + name, LOG_MAX))
+        return sessionlog.read(_read(self._ldir + "/" + name, _LOG_MAX))
+
+    def resume_point(self, name):
+        """sessionlog.resume_point of log `name`."""
+        if log_seq(name) is None:
+            raise ValueError("bad log name")
+        return sessionlog.resume_point(_read(self._ldir + "/" + name, _LOG_MAX))
 
     def unfinished(self):
         """The name of the newest unpulled log whose session has no end record (a power cut or crash
@@ -396,7 +438,7 @@ class Storage:
                     f.seek(size - sessionlog.END_SIZE)
                     if sessionlog.is_end(f.read(sessionlog.END_SIZE)):
                         continue
-            valid, ended = sessionlog.scan(_read(path, LOG_MAX))
+            valid, ended = sessionlog.scan(_read(path, _LOG_MAX))
             if valid and not ended:
                 return name
         return None

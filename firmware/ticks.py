@@ -2,10 +2,15 @@
 # The unix port's time.ticks_ms() wraps at a larger period on 64-bit machines, so the firmware uses
 # these two functions everywhere instead: the device and the simulator then agree exactly.
 # Every intermediate value stays a small int on a 32-bit MicroPython (no heap allocation).
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
 
 PERIOD = 1 << 30
-_MASK = 0x3FFFFFFF  # PERIOD - 1
-_HALF = 0x20000000  # PERIOD // 2
+_MASK = const(0x3FFFFFFF)  # PERIOD - 1
+_HALF = const(0x20000000)  # PERIOD // 2
 
 
 def add(t, d):

@@ -30,7 +30,7 @@ def flash_with(fs, routines):
             f.write(data)
 
 
-def start(fs, script=(), heap_kb=160, speed=100, press_on_wait=True, **kw):
+def start(fs, script=(), heap_kb=96, speed=100, press_on_wait=True, **kw):
     """A started simulator; with press_on_wait it presses short whenever a set waits for a press."""
     holder = {}
 

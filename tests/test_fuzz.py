@@ -1,7 +1,8 @@
 """Fuzzing (issue 6) with Hypothesis on CPython: the routine validator, the gesture decoder, the session
 log reader and the device's frame parser, with generated and mutated inputs, plus a mutated-JSON
 corpus through the real `holdtimer validate` command (one process, every file) and through the
-validator under MicroPython (the same messages).
+validator under MicroPython (compiled firmware, 96 KB heap: the same messages), and a check that
+untrusted text does not grow MicroPython's heap for good (interned one-character strings).
 
 Every call into firmware code runs under `bounded()`: a SIGALRM guard (a hang fails the example
 instead of stalling the run; Hypothesis' `deadline` only measures calls that return) and tracemalloc
@@ -14,6 +15,7 @@ runs 10,000 through bench/bench_robustness.py). The corpus tests use the same nu
 tests/test_validate_cli.py, test_link_host.py and test_routine_schema.py keep their own smaller
 fuzz tests (parse vs Python's json, the schema); the generators of test_routine_schema are reused.
 """
+import binascii
 import contextlib
 import io
 import json
@@ -567,7 +569,6 @@ def _put_frames(rid, data, seq):
     out = [fwlink.encode(fwlink.REQ, seq, "put %s %d %s" % (rid, len(data), fwlink.crc(data)))]
     for off in range(0, len(data), fwlink.CHUNK_MAX):
         piece = data[off:off + fwlink.CHUNK_MAX]
-        import binascii
         out.append(fwlink.encode(fwlink.REQ, seq + 1 + off // fwlink.CHUNK_MAX,
                                  "chunk %d %s" % (off, binascii.b2a_base64(piece)[:-1].decode())))
     out.append(fwlink.encode(fwlink.REQ, seq + 99, "commit"))

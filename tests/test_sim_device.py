@@ -12,7 +12,7 @@ import simdevice as sd
 SEEDS = sd.seeds()
 
 
-def run_one(tmp_path, rid, script, speed=100, heap_kb=160, timeout=120):
+def run_one(tmp_path, rid, script, speed=100, heap_kb=96, timeout=120):
     fs = str(tmp_path / "flash")
     sd.flash_with(fs, [(rid, SEEDS[rid][1])])
     sim = sd.start(fs, script=script, heap_kb=heap_kb, speed=speed, exit_when_done=True)
@@ -34,7 +34,7 @@ def test_seed_routine_runs_to_the_end_on_96kb_heap_with_every_cue_on_its_millise
     want = sd.replay(doc, got[0][1], presses)
     assert got == want
     (name, log), = sd.logs(fs)
-    assert log["routine_id"] == rid and log["end"] == "done" and not log["torn"]
+    assert log["routine_id"] == rid and log["end"] == "done" and not log["torn"], [e for e in sim.cues() if e.name != "cue"]
     assert len(log["steps"]) == sd.plan.count(doc) == log["planned_steps"]
     assert [s["i"] for s in log["steps"]] == list(range(sd.plan.count(doc)))
     holds = [s for s in log["steps"] if s["kind"] == sd.plan.HOLD]
@@ -100,7 +100,7 @@ def test_power_cut_mid_session_is_offered_and_resumed_at_the_next_step(tmp_path)
     resumed = [e for e in sim2.cues() if e.name == "resume"]
     assert resumed and resumed[0].data.split()[1] == str(before["steps"][-1]["i"] + 1)
     (name2, after), = sd.logs(fs)
-    assert name2 == name and after["end"] == "done" and len(after["resumed"]) == 1
+    assert name2 == name and after["end"] == "done" and len(after["resumed"]) == 1, [e for e in sim2.cues() if e.name != "cue"]
     assert [s["i"] for s in after["steps"]] == list(range(sd.plan.count(SEEDS[rid][0])))
 
 

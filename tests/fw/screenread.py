@@ -11,6 +11,25 @@ import screens
 _glyph_table = []
 
 
+def _layout():
+    # screens.py keeps its layout numbers as private const()s (no heap on the device): read them
+    # from its source, e.g. "_BIG_TOP = const(16)" -> BIG_TOP = 16.
+    out = {}
+    with open(screens.__file__.rsplit(".", 1)[0] + ".py") as f:
+        for line in f:
+            if line.startswith("_") and " = const(" in line:
+                name, _, rest = line.partition(" = const(")
+                v = rest.split(")")[0]
+                if v.isdigit():
+                    out[name[1:]] = int(v)
+    return out
+
+
+_L = _layout()
+BIG_SCALE, BIG_TOP, BIG_Y = _L["BIG_SCALE"], _L["BIG_TOP"], _L["BIG_Y"]
+BOX_W, BOX_SCALE, BOX_GLYPH_X, BOX_GLYPH_Y = _L["BOX_W"], _L["BOX_SCALE"], _L["BOX_GLYPH_X"], _L["BOX_GLYPH_Y"]
+
+
 def find_text(pix, text, inverse=False):
     """(x, y) where `text` is drawn in the 8x8 font (inverse: dark on a lit bar), or None."""
     n = 8 * len(text)
@@ -116,14 +135,14 @@ def big_text(pix):
     """The big band's characters as a string: the side box letter (or "|" for paused) first,
     then the big digits, e.g. "L45", "|17", "x10", "30"; "" when there are none."""
     out = ""
-    if _bit(pix, 0, screens.BIG_TOP) and _bit(pix, screens.BOX_W - 1, screens.BIG_TOP + 31):
-        g = _glyph_at(pix, screens.BOX_GLYPH_X, screens.BOX_GLYPH_Y, screens.BOX_SCALE, 1)
+    if _bit(pix, 0, BIG_TOP) and _bit(pix, BOX_W - 1, BIG_TOP + 31):
+        g = _glyph_at(pix, BOX_GLYPH_X, BOX_GLYPH_Y, BOX_SCALE, 1)
         if g:
             out = g
-    s = screens.BIG_SCALE
-    x = screens.BOX_W if out else 0
+    s = BIG_SCALE
+    x = BOX_W if out else 0
     while x <= 128 - 5 * s:
-        g = _glyph_at(pix, x, screens.BIG_Y, s, 0)
+        g = _glyph_at(pix, x, BIG_Y, s, 0)
         if g:
             out += g
             x += 6 * s

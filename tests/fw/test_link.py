@@ -6,6 +6,7 @@ import json
 
 import canon
 import link
+import rcheck  # noqa: F401 - the validator, compiled now while the heap is empty (192 KB under mprun)
 import routine
 import storage
 from linkfakes import FakeApp, FakeStorage

@@ -13,6 +13,12 @@ def add_arguments(p):
     p.add_argument("--frames", metavar="DIR", help="save each new screen as a PNG there")
     p.add_argument("--exit-when-done", action="store_true", help="exit once the script has run and the session it started has ended")
     p.add_argument("--hold-button", action="store_true", help="power up with the button held (safe mode)")
+    p.add_argument("--no-repl", action="store_true", help="power off when the firmware's main returns, instead of "
+                   "leaving a MicroPython REPL on the link as a Pico does (mpremote and `holdtimer install` need "
+                   "it); implied by --exit-when-done")
+    p.add_argument("--firmware", choices=("auto", "repo"), default="auto",
+                   help="auto: run the firmware installed on the flash by `holdtimer install` if there is one "
+                   "(a main.py in --fs), else this checkout's; repo: always this checkout's")
 
 
 def run(args):
@@ -43,7 +49,8 @@ def run(args):
     view = _View(interactive, frames_dir, args.headless)
     sim = simulator.Simulator(fs, link=args.link, speed=args.speed, script=script,
                               heap_kb=args.heap or simulator.PICO_HEAP_KB, exit_when_done=args.exit_when_done,
-                              hold_at_boot=args.hold_button, on_event=view.event, keep_frames=False)
+                              hold_at_boot=args.hold_button, on_event=view.event, keep_frames=False,
+                              repl=not (args.no_repl or args.exit_when_done), firmware=args.firmware)
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -52,8 +59,9 @@ def run(args):
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     sim.start()
     view.sim = sim
-    print("holdtimer sim: serial link at %s%s (flash: %s)" % (
-        args.link or sim.port, " -> " + sim.port if args.link else "", fs), file=sys.stderr, flush=True)
+    print("holdtimer sim: serial link at %s%s (flash: %s; firmware: %s)" % (
+        args.link or sim.port, " -> " + sim.port if args.link else "", fs,
+        "installed on the flash" if sim.boots[0][1] == "flash" else "this checkout's"), file=sys.stderr, flush=True)
     keys = _Keys(sim) if interactive and sys.stdin.isatty() else None
     try:
         while sim.running() and not stop.is_set():
@@ -64,7 +72,7 @@ def run(args):
     finally:
         if keys:
             keys.restore()
-        code = sim.proc.poll()
+        code = sim.returncode
         sim.stop()
         for s, h in old.items():
             signal.signal(s, h)
@@ -108,6 +116,11 @@ class _View:
                 print("[%9.3f s] %-12s %s" % (ev.ms / 1000, ev.name, ev.data), flush=True)
         elif ev.kind == "E":
             sys.stderr.write(ev.data)
+        elif ev.kind == "B":
+            firmware, why = ev.data.split(" ", 1)
+            print("holdtimer sim: %s: %s (firmware: %s)" % (why, "the REPL has the link" if ev.name == "repl"
+                  else "main.py runs", "installed on the flash" if firmware == "flash" else "this checkout's"),
+                  file=sys.stderr, flush=True)
 
 
 class _Keys:
