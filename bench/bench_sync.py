@@ -28,7 +28,7 @@ sys.path[:0] = [os.path.join(REPO, "host")]
 
 from holdtimer import fw, simulator  # noqa: E402
 
-REPS = 5            # fresh-flash repetitions of the full sync and of mpremote cp
+REPS = 7            # fresh-flash repetitions of the full sync and of mpremote cp
 NOCHANGE_RUNS = 9   # no-change syncs (one simulator)
 PULL_REPS = 3       # fresh-flash pulls
 PULL_SESSIONS = 24  # session logs on the flash for the pull
@@ -123,7 +123,7 @@ def bench_sync_vs_mpremote(work):
         timed([EXE, "sync", "--port", dev.link] + ROUTINES, env)
         sent_bytes = sum(os.path.getsize(os.path.join(dev.fs, "routines", n)) for n in want)
         # mpremote variants on the same device: without the soft reset, and back to the app after
-        resume_s, reset_s = [], []
+        resume_s, reset_s, pts_s = [], [], []
         for _ in range(3):
             dt, _ = timed([sys.executable, "-m", "mpremote", "connect", dev.link, "resume", "fs", "cp", "--force"]
                           + ROUTINES + [":routines/"], env, dev)
@@ -137,11 +137,36 @@ def bench_sync_vs_mpremote(work):
             while len([e for e in dev.sim.cues() if e.name == "boot"]) == boots and time.time() < end:
                 time.sleep(0.02)
             time.sleep(0.2)
+    # mpremote given the pseudo-terminal's own /dev/pts path instead of the link: it then takes the
+    # port for a pty (QEMU) and reads blocking, instead of polling a serial port every 10 ms as it
+    # does with the link's path and with a Pico's /dev/ttyACM0
+    for _ in range(3):
+        with Device(work) as dev:
+            env = user_env(work, HOLDTIMER_HOME=tempfile.mkdtemp(prefix="home-", dir=work))
+            dt, _ = timed([sys.executable, "-m", "mpremote", "connect", dev.sim.port, "fs", "cp"]
+                          + ROUTINES + [":routines/"], env, dev)
+            assert stored(dev.fs) == want
+            pts_s.append(dt)
+    # the link and the device alone: the same sync in this process (no interpreter start, imports, store)
+    from holdtimer.commands import sync
+    from holdtimer.link import Client
+
+    items = sync.prepare(sync.collect(ROUTINES))
+    inproc_s = []
+    for _ in range(3):
+        with Device(work) as dev, Client(dev.link) as c:
+            t = time.perf_counter()
+            res = sync.sync(c, items)
+            inproc_s.append(time.perf_counter() - t)
+            assert stored(dev.fs) == want, res
     s, m = statistics.median(sync_s), statistics.median(mp_s)
     line("sync_seed_routines", s * 1000, "ms", "-")
     line("mpremote_cp_seed_routines", m * 1000, "ms", "-")
     line("sync_vs_mpremote_cp_speedup", m / s, "x", ">=10")
     line("sync_nochange", statistics.median(nochange_s) * 1000, "ms", "<150")
+    line("mpremote_cp_seed_routines_pts_path", statistics.median(pts_s) * 1000, "ms", "-")
+    line("sync_vs_mpremote_cp_pts_path_speedup", statistics.median(pts_s) / s, "x", "-")
+    line("sync_seed_routines_link_only", statistics.median(inproc_s) * 1000, "ms", "-")
     line("mpremote_cp_resume_seed_routines", statistics.median(resume_s) * 1000, "ms", "-")
     line("mpremote_cp_reset_seed_routines", statistics.median(reset_s) * 1000, "ms", "-")
     note("5 seed routines: mpremote copies the files as they are (%d bytes); sync sends them compact "
@@ -151,6 +176,8 @@ def bench_sync_vs_mpremote(work):
     note("no-change sync runs (s): %s (max %.3f)" % (" ".join("%.3f" % x for x in nochange_s), max(nochange_s)))
     note("mpremote `resume` cp (no soft reset) %.3f s; cp + `reset` (back to the app) %.3f s"
          % (statistics.median(resume_s), statistics.median(reset_s)))
+    note("mpremote on the /dev/pts path (%s): it reads a pty blocking instead of polling every 10 ms; "
+         "on a Pico (/dev/ttyACM0) and on the link path it polls" % dev.sim.port)
     note("speedup %.1fx (target >= 10x: %s)" % (m / s, "met" if m / s >= 10 else "MISSED"))
 
 

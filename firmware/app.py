@@ -81,10 +81,10 @@ class App:
         pct, usb = board.battery()
         return {"fw": VERSION, "board": board.NAME, "serial": board.serial, "boot": self.boot,
                 "uptime": self.uptime, "clock": self.epoch(), "battery": pct, "usb": usb,
-                "session": self.eng is not None, "routines": len(self.rlist)}
+                "session": self.busy(), "routines": len(self.rlist)}
 
     def busy(self):
-        return self.eng is not None
+        return self.eng is not None or self.ending
 
     def set_clock(self, epoch):
         self.clock = (epoch, self.uptime)
@@ -181,6 +181,9 @@ class App:
         self.dirty = True
         m = self.mode
         if m == _RUN:
+            if self.eng is None:  # the session ended while a notice was shown
+                self.mode = _DONE if self.summary else _MENU
+                return
             evs = self.eng.gesture(g, now)
             if evs:
                 self.on_events(evs, now)
@@ -317,6 +320,10 @@ class App:
         self.summary = (self.rid, total // 1000, t[0], eng.n, t[1], t[2], reason != "done")
         if self.mode != _NOTICE:
             self.mode = _DONE
+        # The engine and the routine are not needed any more: free them before the done screen
+        # (its drawing code is loaded on demand) and the end record need memory.
+        self.eng = self.doc = None
+        gc.collect()
 
     def flush_log(self):
         """Write the queued records (the motor is quiet). A failed write never stops the session."""
@@ -335,7 +342,7 @@ class App:
                 self._close(r)
 
     def _close(self, r):
-        self.eng = self.doc = self.log = None
+        self.log = None
         self.ending = False
         gc.collect()
         _trace("session_end", r[1], r[2])

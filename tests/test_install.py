@@ -9,6 +9,7 @@ import time
 
 import simdevice as sd
 from holdtimer import fw, simulator
+from holdtimer.commands.install import board_imports
 
 EXE = os.path.join(os.path.dirname(sys.executable), "holdtimer")
 
@@ -46,9 +47,11 @@ def test_dry_run_lists_every_firmware_module_as_mpy_with_main_py_and_board_mpy(t
 
     r = cli(env, "install", "--dry-run", "--board", "pico_w")
     assert r.returncode == 0 and {"pico.mpy", "board.mpy"} <= set(listed(r.stdout))
+    assert board_imports("pico_w") == board_imports("pico2") == ["pico"] and board_imports("pico") == []
     r = cli(env, "install", "--dry-run", "--board", "sim")
     assert r.returncode == 0, r.stderr
-    assert {"sim_i2c.mpy", "board.mpy", "main.py", "ssd1306.mpy"} <= set(listed(r.stdout))
+    assert sorted(listed(r.stdout)) == sorted([m + ".mpy" for m in firmware_modules() + board_imports("sim")]
+                                              + ["main.py", "board.mpy"])
     assert simulator.native_arch() in r.stdout
 
 
@@ -92,7 +95,7 @@ def test_install_onto_the_running_sim_then_it_boots_the_firmware_on_its_flash(tm
         assert r.returncode == 0, r.stdout + r.stderr
         assert "for sim on %s" % link in r.stdout, r.stdout
         # the flash holds the firmware as a Pico's does, built for this machine's micropython
-        want = [m + ".mpy" for m in firmware_modules()] + ["main.py", "board.mpy", "sim_i2c.mpy"]
+        want = [m + ".mpy" for m in firmware_modules() + board_imports("sim")] + ["main.py", "board.mpy"]
         for n in want:
             assert os.path.isfile(os.path.join(fs, n)), n
         with open(os.path.join(fs, "app.mpy"), "rb") as f:

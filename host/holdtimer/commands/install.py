@@ -36,12 +36,33 @@ def plan_files(board):
         else:
             files.append((src, n[:-3] + ".mpy", True))
     bdir = fw.boards_path()
-    if board == "sim":
-        files.append((os.path.join(bdir, "sim_i2c.py"), "sim_i2c.mpy", True))  # the emulated OLED bus
-    elif board != "pico":
-        files.append((os.path.join(bdir, "pico.py"), "pico.mpy", True))
+    for dep in board_imports(board):  # e.g. pico_w.py builds on pico.py
+        files.append((os.path.join(bdir, dep + ".py"), dep + ".mpy", True))
     files.append((os.path.join(bdir, board + ".py"), "board.mpy", True))
     return files
+
+
+def board_imports(board):
+    """The other wiring files (boards/*.py) that `board`'s file imports, directly or not, sorted."""
+    import ast
+
+    from holdtimer import fw
+
+    bdir = fw.boards_path()
+    have = {n[:-3] for n in os.listdir(bdir) if n.endswith(".py") and n not in ("__init__.py", "sim_main.py")}
+    seen, todo = set(), [board]
+    while todo:
+        with open(os.path.join(bdir, todo.pop() + ".py"), encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top in have and top != board and top not in seen:
+                    seen.add(top)
+                    todo.append(top)
+    return sorted(seen)
 
 
 def arch_for(board):
@@ -91,8 +112,13 @@ def detect(port):
         return info.get("board"), bool(info.get("session"))
     except UserError:
         pass
-    r = _mpremote(port, ["resume", "exec", "import sys;print('@'+sys.platform+'|'+sys.implementation._machine)"],
-                  timeout=30)
+    import subprocess
+
+    try:
+        r = _mpremote(port, ["resume", "exec", "import sys;print('@'+sys.platform+'|'+sys.implementation._machine)"],
+                      timeout=30)
+    except subprocess.TimeoutExpired:
+        return None, False
     for line in r.stdout.splitlines():
         if line.startswith("@"):
             platform, _, machine = line[1:].partition("|")
