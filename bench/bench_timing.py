@@ -63,6 +63,9 @@ def main():
         arch = {"x86_64": "x64", "aarch64": "armv7emsp"}.get(os.uname().machine, "x64")
         subprocess.run(mpy_cross() + ["-march=" + arch, "-o", os.path.join(build, "mp_timing.mpy"),
                                       os.path.join(HERE, "mp_timing.py")], check=True)
+        # the emulated SSD1306 as the display's bus (the simulator runs it on the host side now)
+        subprocess.run(mpy_cross() + ["-march=" + arch, "-o", os.path.join(build, "sim_i2c.mpy"),
+                                      os.path.join(REPO, "boards", "sim_i2c.py")], check=True)
         drift = run(build, "drift", 0)
         eng = run(build, "engine", SECONDS)
         naive = run(build, "naive", SECONDS // 2)

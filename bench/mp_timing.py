@@ -2,7 +2,7 @@
 #
 #   micropython -X heapsize=96k bench/mp_timing.py FWDIR MODE [SECONDS]
 #
-# FWDIR holds the firmware and boards/sim_i2c compiled by mpy-cross (holdtimer.simulator.build_for_sim);
+# FWDIR holds the firmware (holdtimer.simulator.build_for_sim) and boards/sim_i2c, compiled by mpy-cross;
 # bench_timing.py compiles this file there too and imports it (no heap spent compiling source).
 # MODE:
 #   engine   the real engine, clocked by the real time.ticks_ms (masked to 2**30 like rp2), in a loop
