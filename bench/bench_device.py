@@ -135,10 +135,11 @@ def seeds_to_the_end(build):
     short = [(rid, b["steps_read"], lv["steps_logged"], b["free"]) for rid, lv, b in out
              if b["steps_read"] != lv["steps_logged"]]
     for rid, got, want, free in short:
-        note("%s: after a power-up with %d bytes free, storage.session() (sessionlog.read) returned %d of the "
-             "%d steps, as a torn log: its step dicts ran out of heap and read() turns the MemoryError into "
-             "`torn`. The app reads the log so to resume an unfinished session (it would resume at the wrong "
-             "step) and for the last-session summary." % (rid, free, got, want))
+        note("%s: after a power-up with %d bytes free, storage.session() (sessionlog.read) %s of the %d "
+             "steps: its step dicts do not fit this heap. The app does not need them: it resumes with "
+             "storage.resume_point (no dicts; see the resume figures) and shows no last-session summary "
+             "for such a log; the PC reads the whole log." % (
+                 rid, free, "ran out of memory (MemoryError) instead" if got < 0 else "returned %d" % got, want))
     return out
 
 

@@ -231,9 +231,13 @@ def main(argv):
         # as the app's resume and last-session paths read it
         name = a.st.logs()[-1][0]
         free = gc.mem_free()
-        d = a.st.session(name)
-        print(json.dumps({"mode": mode, "free": free, "steps_read": len(d["steps"]), "torn": d["torn"],
-                          "end": d["end"], "valid_bytes": d["valid_bytes"]}))
+        try:
+            d = a.st.session(name)
+            print(json.dumps({"mode": mode, "free": free, "steps_read": len(d["steps"]), "torn": d["torn"],
+                              "end": d["end"], "valid_bytes": d["valid_bytes"]}))
+        except MemoryError:  # read() no longer hides this as a torn log
+            print(json.dumps({"mode": mode, "free": free, "steps_read": -1, "torn": None, "end": None,
+                              "valid_bytes": None}))
         return
     err = None
     try:

@@ -201,13 +201,16 @@ def next_record(mv, pos):
 
 
 def read(data):
-    """Parse a session log's bytes into a dict (docs/design.md). Never raises: a record cut short,
-    failing its check or out of place ends the log there, and torn is True if bytes were left over."""
+    """Parse a session log's bytes into a dict (docs/design.md). Never raises but MemoryError: a
+    record cut short, failing its check or out of place ends the log there, and torn is True if
+    bytes were left over."""
     out = _empty()
     try:
         if not isinstance(data, (bytes, bytearray)):
             data = bytes(data)
         _parse(memoryview(data), out)
+    except MemoryError:
+        raise  # not the log's fault: saying "torn" would hide steps that are there
     except Exception:  # noqa: BLE001 - a reader of untrusted bytes must not raise
         out["torn"] = True
     return out

@@ -10,6 +10,7 @@ a file is old or new, never a mix. Log records are appended one file commit each
 Uses only os: runs on the Pico (LittleFS), the MicroPython unix port and CPython alike.
 """
 import errno
+import gc
 import os
 
 import sessionlog
@@ -459,15 +460,28 @@ class Storage:
     def finish(self, name, reason="abandoned"):
         """Close an unfinished log with an end record (total = the logged steps' time). Returns False
         if it already had one."""
-        d = self.session(name)
-        if d["end"] is not None or d["seq"] is None:
-            return False
-        total = last = 0
-        for st in d["steps"]:
-            total += st["actual_ms"]
-            if st["offset_ms"] + st["actual_ms"] > last:
-                last = st["offset_ms"] + st["actual_ms"]
-        del d
+        try:
+            d = self.session(name)
+        except MemoryError:  # a long log on a small heap: walk it without building the step dicts
+            d = None
+            gc.collect()
+        if d is None:
+            data = _read(self._ldir + "/" + name, _LOG_MAX)
+            ended = sessionlog.scan(data)[1]
+            rp = sessionlog.resume_point(data)
+            del data
+            if ended or rp is None:
+                return False
+            total = last = rp[4]  # the session time reached (pauses included)
+        else:
+            if d["end"] is not None or d["seq"] is None:
+                return False
+            total = last = 0
+            for st in d["steps"]:
+                total += st["actual_ms"]
+                if st["offset_ms"] + st["actual_ms"] > last:
+                    last = st["offset_ms"] + st["actual_ms"]
+            del d
         self.resume_log(name).end(reason, total, last)
         return True
 
