@@ -139,12 +139,12 @@ class App:
             link_ready = board.wait(self.sleep_ms(now))
 
     def sleep_ms(self, now):
-        """How long the loop may sleep: the nearest of every component's next deadline."""
-        ms = board.POLL_MS
-        for w in (self.eng.wake_in(now) if self.eng is not None else None, self.hp.wake_in(now),
-                  self.g.wake_in(now), self.redraw_in(now)):
-            if w is not None and w < ms:
-                ms = w
+        """How long the loop may sleep: the nearest of every component's next deadline (no
+        allocation: this runs on every pass of the loop)."""
+        ms = _sooner(board.POLL_MS, self.eng.wake_in(now) if self.eng is not None else None)
+        ms = _sooner(ms, self.hp.wake_in(now))
+        ms = _sooner(ms, self.g.wake_in(now))
+        ms = _sooner(ms, self.redraw_in(now))
         if self.pending and not self.hp.busy():
             ms = 0
         return ms if ms > 0 else 0
@@ -454,6 +454,10 @@ class App:
         self.drawn_i = eng.i
         self.drawn_s = secs
         fb.show()
+
+
+def _sooner(ms, w):
+    return w if w is not None and w < ms else ms
 
 
 def _summarise(d):
