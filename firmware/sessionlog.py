@@ -226,18 +226,28 @@ def _header(mv, typ, p, plen):
     return v
 
 
+def _sound(mv, pos):
+    """(type, payload start, record end, payload length) of a sound record at pos that is long
+    enough for its type, or None: the one walk read(), resume_point() and scan() share."""
+    r = next_record(mv, pos)
+    if r is None:
+        return None
+    typ, p, end = r
+    plen = end - p - 2
+    if plen < _MIN.get(typ, 0):
+        return None
+    return typ, p, end, plen
+
+
 def _parse(mv, out):
     n = len(mv)
     pos = 0
     steps = out["steps"]
     while pos < n:
-        r = next_record(mv, pos)
+        r = _sound(mv, pos)
         if r is None:
             break
-        typ, p, end = r
-        plen = end - p - 2
-        if plen < _MIN.get(typ, 0):
-            break
+        typ, p, end, plen = r
         if pos == 0:
             v = _header(mv, typ, p, plen)
             if v is None:
@@ -285,13 +295,10 @@ def resume_point(data):
     head = None
     at = off = steps = 0
     while pos < n:
-        r = next_record(mv, pos)
+        r = _sound(mv, pos)
         if r is None:
             break
-        typ, p, end = r
-        plen = end - p - 2
-        if plen < _MIN.get(typ, 0):
-            break
+        typ, p, end, plen = r
         if pos == 0:
             v = _header(mv, typ, p, plen)
             if v is None:
@@ -319,14 +326,14 @@ def scan(data):
         pos = 0
         ended = False
         while pos < n:
-            r = next_record(mv, pos)
-            if r is None or ended:
+            r = None if ended else _sound(mv, pos)
+            if r is None:
                 break
-            typ, p, end = r
+            typ, p, end, plen = r
             if pos == 0:
-                if _header(mv, typ, p, end - p - 2) is None:
+                if _header(mv, typ, p, plen) is None:
                     break
-            elif typ == HEADER or end - p - 2 < _MIN.get(typ, 0):
+            elif typ == HEADER:
                 break
             ended = typ == END
             pos = end
