@@ -52,6 +52,7 @@ class App:
         self.hp = haptics.Player(board.motor)
         self.link = None         # the USB link's handler, loaded when the PC first talks
         self.link_at = 0         # uptime of the last link traffic
+        self.link_faults = 0     # times the link handler failed and was dropped
         self.wdt = board.watchdog()
         self.now = board.ticks_ms()
         self.uptime = 0          # ms since this app started (ticks wrap; this does not)
@@ -150,21 +151,44 @@ class App:
         return ms if ms > 0 else 0
 
     def serve_link(self):
+        """Serve what arrived on the USB link. Nothing the link receives may stop the app or cut a
+        session: the handler's memory is one line and one reply (replies are written as they are
+        made), and a MemoryError or any other failure in it drops the handler, which is loaded again
+        when the next bytes arrive."""
+        try:
+            self._serve_link()
+        except MemoryError:
+            self._drop_link("memory")
+        except Exception as e:  # noqa: BLE001 - the link must never take the app down
+            self._drop_link(type(e).__name__)
+
+    def _drop_link(self, why):
+        self.link = None
+        sys.modules.pop("link", None)
+        sys.modules.pop("rcheck", None)
+        gc.collect()
+        self.link_faults += 1
+        _trace("link_fault", why)
+
+    def _serve_link(self):
         data = bytearray()
         while len(data) < _LINK_READ_MAX and board.wait(0):
             b = board.link_in.read(1)
             if not b:
                 break
             data += b
+            if b == b"\n":
+                break  # answer each frame as soon as it is complete
         if data:
             self.link_at = self.uptime
             if self.link is None:
+                gc.collect()
                 import link
 
                 self.link = link.DeviceLink(self.st, self)
-            out = self.link.feed(bytes(data))
-            if out:
-                board.link_out.write(out)
+            data = bytes(data)
+            self.link.feed(data, board.link_out.write)
+            data = None
             if "rcheck" in sys.modules:
                 # The full validator is needed only while routines arrive: give its memory back.
                 del sys.modules["rcheck"]

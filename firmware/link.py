@@ -111,11 +111,12 @@ class DeviceLink:
         self.storage = storage
         self.app = app
         self._buf = bytearray()
-        self._skip = False     # discarding the rest of an overlong line
+        self._skip = 0         # discarding the rest of an overlong line (2: it was a request)
         self._last = None      # (seq, crc field, reply): a repeated request gets the same reply
         self._put = None       # [id, size, crc32, bytearray, received] of a routine being received
         self.frames = 0        # requests answered
         self.errors = 0        # error replies sent
+        self.ignored = 0       # lines that were not requests (no reply)
         self._cmds = {
             "hello": self._hello, "ls": self._ls, "put": self._put_begin, "chunk": self._chunk,
             "commit": self._commit, "abort": self._abort, "del": self._del, "clock": self._clock,
@@ -123,11 +124,13 @@ class DeviceLink:
         }
 
     # -- bytes in, bytes out -------------------------------------------------------------------
-    def feed(self, data):
-        """Take the bytes that arrived (any split, any content); return the reply bytes to write."""
+    def feed(self, data, write=None):
+        """Take the bytes that arrived (any split, any content). With `write`, each reply is passed to
+        write(bytes) as soon as it is made and feed returns b"": the memory used is one reply, whatever
+        arrived. Without it the replies are returned joined (tests, the host's in-process device)."""
         if not isinstance(data, (bytes, bytearray)):
             data = bytes(data)
-        out = []
+        out = None if write is not None else []
         i = 0
         n = len(data)
         while i < n:
@@ -136,23 +139,29 @@ class DeviceLink:
             if self._skip:
                 pass
             elif len(self._buf) + end - i > LINE_MAX + 1:  # +1: room for a "\r" before the "\n"
+                first = self._buf[:1] if self._buf else data[i:i + 1]
                 self._buf = bytearray()
-                self._skip = True
+                self._skip = 2 if first == b">" else 1  # 2: a request too long: it gets an answer
             else:
                 self._buf += data[i:end]
             if j < 0:
                 break
             if self._skip:
-                self._skip = False
-                out.append(self._error(0, "long", "line longer than %d bytes" % LINE_MAX))
+                r = self._error(0, "long", "line longer than %d bytes" % LINE_MAX) if self._skip == 2 else None
+                self._skip = 0
+                self.ignored += 0 if r else 1
             else:
                 line = bytes(self._buf)
                 self._buf = bytearray()
                 r = self._line(line)
-                if r:
+            if r:
+                if out is None:
+                    write(r)
+                else:
                     out.append(r)
+            r = None
             i = j + 1
-        return b"".join(out)
+        return b"" if out is None else b"".join(out)
 
     def pending(self):
         """Bytes held of an unfinished line (never more than LINE_MAX + 1)."""
@@ -169,8 +178,11 @@ class DeviceLink:
     def _line(self, line):
         if line[-1:] == b"\r":
             line = line[:-1]
-        if not line or line[:1] == REP.encode():
-            return None  # an empty line resynchronises; a reply mark is our own echo: never answered
+        if line[:1] != b">":
+            # An empty line resynchronises; a reply mark is our own echo; any other text (a terminal
+            # typing, a program probing ports) is not a request: never answered, so junk costs nothing.
+            self.ignored += 1
+            return None
         try:
             seq, body = decode(line, REQ)
         except FrameError as e:
@@ -353,7 +365,5 @@ def pump(link, poller, inp, out, budget=512):
         if b == b"\n":
             break  # answer each frame as soon as it is complete
     if got:
-        reply = link.feed(got)
-        if reply:
-            out.write(reply)
+        link.feed(got, out.write)
     return len(got)

@@ -7,7 +7,8 @@ import board
 import ticks
 
 SAFE_HOLD_MS = 300
-MAX_RESTARTS = 5
+MAX_RESTARTS = 5  # crashes within RESTART_WINDOW_MS that stop the app (a crash loop)
+RESTART_WINDOW_MS = 600000  # 10 minutes: crashes further apart never add up
 
 
 def _held_at_boot():
@@ -48,11 +49,20 @@ def _log_crash(e):
         board.trace("crash", repr(e).replace(" ", "_")[:60])
 
 
+def crash_loop(times, now, limit=MAX_RESTARTS, window=RESTART_WINDOW_MS):
+    """Record a crash at tick `now` in `times` (the ticks of earlier crashes, kept to the window) and
+    say whether `limit` crashes have happened within `window` ms: only then does the app stop."""
+    times.append(now)
+    while times and ticks.diff(now, times[0]) >= window:
+        times.pop(0)
+    return len(times) >= limit
+
+
 def run():
     if _held_at_boot():
         _safe_mode()
         return
-    restarts = 0
+    crashes = []
     while True:
         try:
             import app
@@ -64,14 +74,14 @@ def run():
             return  # mpremote or Ctrl-C: leave the REPL free
         except Exception as e:  # noqa: BLE001 - anything uncaught: log it, restart into the menu
             _log_crash(e)
-            restarts += 1
             gc.collect()
-            if restarts >= MAX_RESTARTS:
+            if crash_loop(crashes, board.ticks_ms()):
                 import screens
 
-                screens.error(board.display, "Crashed 5 times", "see crash.log")
+                screens.error(board.display, "Crashed %d times" % MAX_RESTARTS, "see crash.log")
                 board.display.show()
                 return
 
 
-run()
+if __name__ == "__main__" or __name__ == "main":
+    run()

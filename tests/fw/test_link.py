@@ -96,13 +96,15 @@ def raises(exc, fn, *args):
 
 
 # -- errors on the device ---------------------------------------------------------------------
-def test_garbage_binary_and_bad_checksum_get_error_replies_and_the_link_keeps_working():
+def test_text_that_is_not_a_request_is_ignored_bad_requests_get_error_replies():
     dev, st, app = device()
     good = link.encode(link.REQ, 5, "ls 0")
     bad = good[:-3] + (b"0" if good[-3:-2] != b"0" else b"1") + b"\n"
-    r = replies(dev.feed(b"random garbage\n" + bytes(range(256)).replace(b"\n", b"") + b"\n" + bad + b"\x03\x03\n" + good))
-    assert [x[1].split(" ")[:2] for x in r] == [["err", "frame"]] * 2 + [["err", "crc"], ["err", "frame"], ["ok", '{"r":[],"next":null}']]
-    assert r[2][0] == 5 and r[4][0] == 5
+    r = replies(dev.feed(b"random garbage\n" + bytes(range(256)).replace(b"\n", b"") + b"\n" + bad + b"\x03\x03\n"
+                         + b">x\n" + b">" + bytes(range(1, 256)).replace(b"\n", b"") + b"\n" + good))
+    assert [x[1].split(" ")[:2] for x in r] == [["err", "crc"], ["err", "frame"], ["err", "frame"], ["ok", '{"r":[],"next":null}']]
+    assert r[0][0] == 5 and r[3][0] == 5
+    assert dev.ignored == 3
     assert Host(dev).call("hello 1")["proto"] == link.PROTO
 
 
@@ -133,9 +135,7 @@ def test_overlong_line_is_discarded_up_to_its_newline_and_answered_once():
     dev, st, app = device()
     r = replies(dev.feed(b">1 ls " + b"a" * 2000 + b"\n" + link.encode(link.REQ, 2, "ls 0")))
     assert r[0] == (0, "err long line longer than 600 bytes") and r[1][0] == 2 and len(r) == 2
-    line = link.encode(link.REQ, 3, "ls 0")
-    assert len(replies(dev.feed(b"x" * (link.LINE_MAX + 1 - len(line) + 1) + line))) == 1  # just fits
-    assert replies(dev.feed(b"x" * (link.LINE_MAX + 3 - len(line)) + line))[0][1].startswith("err long")
+    assert dev.feed(b"x" * 2000 + b"\n") == b""  # long text that is not a request: ignored too
 
 
 def test_buffer_stays_bounded_whatever_arrives():
@@ -157,6 +157,7 @@ def test_buffer_stays_bounded_whatever_arrives():
     dev.feed(b"\n")
     assert Host(dev).call("ls 0") == {"r": [], "next": None}
     junk = b"y" * 1000
+    dev.feed(b">")
     for i in range(100):
         assert dev.feed(junk) == b"" and dev.pending() == 0  # discarding, holds nothing
     assert replies(dev.feed(b"\n"))[0][1].startswith("err long")
@@ -330,3 +331,57 @@ def test_with_the_real_storage_routines_are_validated_replaced_and_deleted():
         assert h.call("hello 1")["free"] > 0
     finally:
         _rmtree(root)
+
+
+def test_a_burst_of_short_text_lines_gets_no_replies_and_each_reply_is_written_as_it_is_made():
+    # Issue 9: 80 lines of "x" in one read were answered with 80 error replies joined in memory,
+    # which ran a 96 KB heap out of memory in the middle of a session.
+    dev, st, app = device()
+    writes = []
+    assert dev.feed(b"x\n" * 80, writes.append) == b""
+    assert writes == [] and dev.ignored == 80
+    # Requests, good and bad, are answered one write each, never joined.
+    burst = (b">x\n" + link.encode(link.REQ, 7, "ls 0")) * 40
+    assert dev.feed(burst, writes.append) == b""
+    assert len(writes) == 80 and max(len(w) for w in writes) <= link.LINE_MAX + 1
+    assert [w[:1] for w in writes] == [b"<"] * 80
+
+
+def _main_module():
+    # main.py without running it: its crash-loop rule is a plain function.
+    import sys
+
+    class _Board:
+        trace = None
+
+        @staticmethod
+        def ticks_ms():
+            return 0
+
+    sys.modules["board"] = _Board
+    ns = {"__name__": "main_under_test"}
+    with open(link.__file__.rsplit("/", 1)[0] + "/main.py") as f:
+        exec(f.read(), ns)
+    del sys.modules["board"]
+    return ns
+
+
+def test_the_app_stops_only_after_five_crashes_within_ten_minutes_not_five_in_a_power_up():
+    m = _main_module()
+    loop, window, limit = m["crash_loop"], m["RESTART_WINDOW_MS"], m["MAX_RESTARTS"]
+    times = []
+    # One crash a day for a week (ticks wrap at 2**30 ms, about 12 days): never a loop.
+    t = (1 << 30) - 3 * 86400000
+    for day in range(7):
+        assert loop(times, t & ((1 << 30) - 1)) is False
+        t += 86400000
+    # Five within the window: a loop.
+    times = []
+    for k in range(limit - 1):
+        assert loop(times, 1000 + k * (window // limit)) is False
+    assert loop(times, 1000 + (limit - 1) * (window // limit)) is True
+    # Four, then the fifth just after the first left the window: not a loop.
+    times = []
+    for k in range(limit - 1):
+        loop(times, k * 1000)
+    assert loop(times, window + 1) is False
