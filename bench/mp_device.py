@@ -178,27 +178,13 @@ class FakeBoard:
         return False
 
 
-def count_records(path):
-    """(step records, end reason or None) of the log at path, walking its records without building
-    sessionlog.read's dicts (on this heap, after a session, those for a 60-step log do not fit)."""
-    import sessionlog
-    if path is None:
+def count_records(st, name):
+    """(step records, end reason or None) of log `name`, walked with storage's fold() (no step dicts:
+    on this heap, after a session, sessionlog.read's dicts for a 60-step log do not fit)."""
+    if name is None:
         return 0, None
-    with open(path, "rb") as f:
-        data = f.read()
-    mv = memoryview(data)
-    pos = 0
-    steps = 0
-    end = None
-    while True:
-        r = sessionlog.next_record(mv, pos)
-        if r is None:
-            return steps, end
-        if mv[pos] == sessionlog.STEP:
-            steps += 1
-        elif mv[pos] == sessionlog.END:
-            end = sessionlog.REASONS[mv[r[1]]] if mv[r[1]] < len(sessionlog.REASONS) else "unknown"
-        pos = r[2]
+    d = st.fold(name)
+    return (0, None) if d is None else (d["steps"], d["end"])
 
 
 def main(argv):
@@ -217,7 +203,7 @@ def main(argv):
     err = None
     if mode == "resume":  # a power-up after a cut: resume (long press) and report the step it goes on at
         name = a.st.logs()[-1][0]
-        before = count_records(root + "/logs/" + name)[0]
+        before = count_records(a.st, name)[0]
         try:
             a.run()
         except Stop:
@@ -247,10 +233,9 @@ def main(argv):
     except MemoryError as e:
         err = "MemoryError: %s" % e
     logs = a.st.logs()
-    path = root + "/logs/" + logs[-1][0] if logs else None
+    steps, end = count_records(a.st, logs[-1][0] if logs else None)
     a = b.app = None
     gc.collect()
-    steps, end = count_records(path)
     out = {"mode": mode, "ended": b.ended, "error": err, "device_ms": b.t, "passes": b.passes,
            "session_ms": b.t - (b.started_at or 0), "steps_logged": steps, "end": end,
            "heap_board": heap0, "heap_modules": heap_mod, "heap_app_idle": heap_app}

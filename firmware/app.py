@@ -106,6 +106,9 @@ class App:
                 self.resume_at = (rp[0], rp[5] + 1, rp[2]) if rp else ("?", 0, 0)
             except (OSError, ValueError, MemoryError):
                 self.resume_at = ("?", 0, 0)
+        _unload(_SESSION_FREE)  # the log walker is not needed until the PC or a new session asks
+        self.st.forget()
+        gc.collect()
         pct, usb = board.battery()
         if pct is not None and pct < _LOW_BATTERY and not usb:
             self.tell("LOW", (), self.mode)
@@ -121,7 +124,7 @@ class App:
                   and self.link._put is None):
                 # The PC has gone quiet: give the handler's memory back until it talks again.
                 self.link = None
-                del sys.modules["link"]
+                _unload(_LINK_MODULES)
                 gc.collect()
             g = self.g.update(board.button(), now)
             if g:
@@ -164,8 +167,7 @@ class App:
 
     def _drop_link(self, why):
         self.link = None
-        sys.modules.pop("link", None)
-        sys.modules.pop("rcheck", None)
+        _unload(_LINK_MODULES)
         gc.collect()
         self.link_faults += 1
         _trace("link_fault", why)
@@ -238,12 +240,10 @@ class App:
 
     def show_last(self):
         if self.summary is None:
-            rows = self.st.logs()
-            if rows:
-                try:
-                    self.summary = _summarise(self.st.session(rows[-1][0]))
-                except (OSError, ValueError, MemoryError):  # a long log on a small heap: no summary
-                    self.summary = None
+            try:
+                self.summary = self.st.last_summary()
+            except (OSError, ValueError, MemoryError):
+                self.summary = None
         self.mode = _LAST
 
     # -- a session ----------------------------------------------------------------------------------
@@ -298,13 +298,15 @@ class App:
         self.log = self.st.resume_log(name)
         self.log.resume(self.boot, self.uptime, self.epoch(), at, offset)
         _trace("resume", name, at)
-        self._begin(doc, now, at)
+        self._begin(doc, now, at, offset)
 
-    def _begin(self, doc, now, at):
+    def _begin(self, doc, now, at, offset=0):
         if self.link is not None:
             self.link.drop()  # a routine half received is refused now anyway: free its buffer
+        _unload(_SESSION_FREE)
+        self.st.forget()
         gc.collect()
-        self.eng = engine.Engine(doc, now, at)
+        self.eng = engine.Engine(doc, now, at, offset)
         self.total = plan.total_ms(doc) or 1
         self.ending = False
         self.summary = None
@@ -480,16 +482,16 @@ class App:
         fb.show()
 
 
+# Modules loaded on demand and given back: the link's (while the PC is quiet), and before a session
+# the log walker and the link's storage operations (the session needs only the log writer).
+_LINK_MODULES = ("link", "rcheck", "logops", "logwalk", "logread")
+_SESSION_FREE = ("logops", "logwalk", "logread")
+
+
+def _unload(names):
+    for n in names:
+        sys.modules.pop(n, None)
+
+
 def _sooner(ms, w):
     return w if w is not None and w < ms else ms
-
-
-def _summarise(d):
-    """(routine, elapsed_s, steps, planned, skipped, discomfort, ended) of a sessionlog.read dict."""
-    steps = d["steps"]
-    skipped = discomfort = 0
-    for s in steps:
-        skipped += 1 if s["skipped"] else 0
-        discomfort += 1 if s["discomfort"] else 0
-    return (d["routine_id"] or "?", (d["end_offset_ms"] or 0) // 1000, len(steps), d["planned_steps"] or 0,
-            skipped, discomfort, d["end"] != "done")

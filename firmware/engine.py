@@ -43,13 +43,14 @@ class Engine:
     ticks_at = (3000, 2000, 1000)  # ms before a HOLD's end at which a "tick" is cued (descending)
     reminder_ms = 30000  # while paused, a "reminder" every this many ms (0: none)
 
-    def __init__(self, doc, now_ms, start_step=0):
+    def __init__(self, doc, now_ms, start_step=0, offset_ms=0):
         self.doc = doc
         self.n = plan.count(doc)  # number of steps of the routine
         self.i = start_step  # index of the current step
         self.step = None  # current step tuple (plan.py), None before start and when done
         self.created = now_ms
-        self.t_start = now_ms  # tick of start(); step records' offset_ms count from here
+        self.offset_ms = offset_ms  # session time already spent (a resumed session goes on from it)
+        self.t_start = now_ms  # tick of session time 0 (start() - offset_ms): step offsets count from here
         self.started = False
         self.done = False
         self.end_reason = None  # "done" (ran to the end) or "ended" (long press)
@@ -71,7 +72,7 @@ class Engine:
         if self.started:
             return _NOTHING
         self.started = True
-        self.t_start = now
+        self.t_start = ticks.add(now, -self.offset_ms)
         self._it = plan.steps(self.doc, self.i)
         out = []
         st = _next_step(self._it)

@@ -1,6 +1,7 @@
 """Session log records: the one binary format the device writes and the PC reads (docs/storage.md).
 
-A log is one file per session: a sequence of records, each
+A session log is a sequence of records (storage keeps several sessions one after another in a file,
+each beginning with its header record), each
 
     type (1 byte) | length of payload (1 byte) | payload | check (2 bytes, little-endian)
 
@@ -11,8 +12,10 @@ where check = binascii.crc32(type + length + payload) & 0xFFFF. Record types:
     R resume  the session continues after a power cut (new boot, uptime, wall)
     E end     how the session ended
 
-Records are appended and committed one at a time. `read` takes a log's bytes and never raises: the
-first record that is cut short or fails its check ends the log there (`torn` = True).
+Records are appended and committed one at a time. Reading is elsewhere, so that a running session's
+heap holds only the writer: logwalk walks logs of any length through a small buffer (the device),
+logread.read parses a log's bytes into a dict and never raises (the PC): the first record that is
+cut short or fails its check ends the log there (`torn` = True).
 Runs unchanged on CPython and MicroPython.
 """
 import binascii
@@ -25,7 +28,8 @@ except ImportError:  # CPython
         return x
 
 
-VERSION = 1
+VERSION = 2  # 2: the header ends with the session's random uid (8 bytes); 1 had none
+UID_LEN = 8
 
 HEADER = 0x48  # "H"
 STEP = 0x53  # "S"
@@ -48,7 +52,9 @@ _RES = const("<IIIHI")  # boot, uptime, wall, step index resumed at, offset ms
 _RES_LEN = const(18)
 _END = const("<BII")  # reason, total ms, offset ms
 _END_LEN = const(9)
-_MIN = {HEADER: _HDR_LEN + 1, STEP: _STEP_LEN, RESUME: _RES_LEN, END: _END_LEN}
+# For logwalk and logread (const() names are private on MicroPython): formats, minimum payloads.
+FORMATS = (_HDR, _HDR_LEN, _STEP, _RES, _END)
+MIN_PAYLOAD = {HEADER: _HDR_LEN + 1, STEP: _STEP_LEN, RESUME: _RES_LEN, END: _END_LEN}
 
 _OVERHEAD = const(4)  # type, length, check
 STEP_SIZE = _OVERHEAD + _STEP_LEN  # bytes of flash per logged step record
@@ -89,9 +95,11 @@ def _seal(buf, typ, plen):
     return n + 2
 
 
-def encode_header(buf, seq, routine_id, routine_hash, boot, uptime_ms, wall, planned_steps):
-    """Write a header record into bytearray buf (>= 64 bytes); return its length.
-    routine_id: [a-z0-9-]{1,32}; routine_hash: 16 hex chars; wall: epoch seconds (1970) or 0."""
+def encode_header(buf, seq, routine_id, routine_hash, boot, uptime_ms, wall, planned_steps, uid=None):
+    """Write a header record into bytearray buf (>= 72 bytes); return its length.
+    routine_id: [a-z0-9-]{1,32}; routine_hash: 16 hex chars; wall: epoch seconds (1970) or 0;
+    uid: the session's 8 random bytes (os.urandom(8) when None): what tells two sessions apart when
+    a seq repeats (a reflashed device, two simulated ones)."""
     rid = routine_id.encode() if isinstance(routine_id, str) else bytes(routine_id)
     if not _id_ok(rid):
         raise ValueError("bad routine id")
@@ -101,10 +109,31 @@ def encode_header(buf, seq, routine_id, routine_hash, boot, uptime_ms, wall, pla
         h = b""
     if len(h) != 8:
         raise ValueError("bad routine hash")
+    if uid is None:
+        uid = new_uid()
+    if len(uid) != UID_LEN:
+        raise ValueError("bad uid")
     struct.pack_into(_HDR, buf, 2, VERSION, _c(seq, _U32), h, _c(boot, _U32), _c(uptime_ms, _U32),
                      _c(wall, _U32), _c(planned_steps, 0xFFFF), len(rid))
-    buf[2 + _HDR_LEN:2 + _HDR_LEN + len(rid)] = rid
-    return _seal(buf, HEADER, _HDR_LEN + len(rid))
+    k = 2 + _HDR_LEN
+    buf[k:k + len(rid)] = rid
+    buf[k + len(rid):k + len(rid) + UID_LEN] = uid
+    return _seal(buf, HEADER, _HDR_LEN + len(rid) + UID_LEN)
+
+
+def new_uid():
+    """8 random bytes (the hardware's random source on the Pico)."""
+    import os
+
+    try:
+        b = os.urandom(UID_LEN)
+        if len(b) == UID_LEN:
+            return b
+    except (AttributeError, NotImplementedError, OSError):
+        pass
+    import random  # a port without os.urandom: still random enough to tell sessions apart
+
+    return bytes(random.getrandbits(8) for _ in range(UID_LEN))
 
 
 def encode_step(buf, i, kind, ex, set_no, rep, side, planned_ms, actual_ms, offset_ms, flags=0, pauses=0):
@@ -159,9 +188,9 @@ class Writer:
         self.bytes += n
         return n
 
-    def header(self, seq, routine_id, routine_hash, boot, uptime_ms, wall, planned_steps):
+    def header(self, seq, routine_id, routine_hash, boot, uptime_ms, wall, planned_steps, uid=None):
         return self._commit(encode_header(self._buf, seq, routine_id, routine_hash, boot, uptime_ms, wall,
-                                          planned_steps))
+                                          planned_steps, uid))
 
     def step(self, i, kind, ex, set_no, rep, side, planned_ms, actual_ms, offset_ms, flags=0, pauses=0):
         """Log finished step i (plan step fields, the planned and actual ms, its start as ms from the
@@ -180,171 +209,9 @@ class Writer:
         return n
 
 
-def _empty():
-    return {"version": None, "seq": None, "routine_id": None, "routine_hash": None, "boot": None,
-            "uptime_ms": None, "wall": None, "planned_steps": None, "steps": [], "resumed": [],
-            "end": None, "total_ms": None, "end_offset_ms": None, "torn": False, "valid_bytes": 0}
-
-
-def next_record(mv, pos):
-    """(type, payload start, record end) of a sound record at pos of memoryview mv, or None."""
-    n = len(mv)
-    if pos + _OVERHEAD > n:
-        return None
-    typ = mv[pos]
-    end = pos + _OVERHEAD + mv[pos + 1]
-    if end > n:
-        return None
-    if (binascii.crc32(mv[pos:end - 2]) & 0xFFFF) != (mv[end - 2] | (mv[end - 1] << 8)):
-        return None
-    return typ, pos + 2, end
-
-
 def read(data):
-    """Parse a session log's bytes into a dict (docs/design.md). Never raises but MemoryError: a
-    record cut short, failing its check or out of place ends the log there, and torn is True if
-    bytes were left over."""
-    out = _empty()
-    try:
-        if not isinstance(data, (bytes, bytearray)):
-            data = bytes(data)
-        _parse(memoryview(data), out)
-    except MemoryError:
-        raise  # not the log's fault: saying "torn" would hide steps that are there
-    except Exception:  # noqa: BLE001 - a reader of untrusted bytes must not raise
-        out["torn"] = True
-    return out
+    """Parse a session log's bytes into a dict (logread.read: the PC's reader, not loaded on the
+    device, whose firmware walks logs with fold())."""
+    import logread
 
-
-def _header(mv, typ, p, plen):
-    # The fields of a sound header record, or None.
-    if typ != HEADER or plen < _HDR_LEN + 1:
-        return None
-    v = struct.unpack_from(_HDR, mv, p)
-    if v[0] < 1 or plen < _HDR_LEN + v[7] or not _id_ok(mv[p + _HDR_LEN:p + _HDR_LEN + v[7]]):
-        return None
-    return v
-
-
-def _sound(mv, pos):
-    """(type, payload start, record end, payload length) of a sound record at pos that is long
-    enough for its type, or None: the one walk read(), resume_point() and scan() share."""
-    r = next_record(mv, pos)
-    if r is None:
-        return None
-    typ, p, end = r
-    plen = end - p - 2
-    if plen < _MIN.get(typ, 0):
-        return None
-    return typ, p, end, plen
-
-
-def _parse(mv, out):
-    n = len(mv)
-    pos = 0
-    steps = out["steps"]
-    while pos < n:
-        r = _sound(mv, pos)
-        if r is None:
-            break
-        typ, p, end, plen = r
-        if pos == 0:
-            v = _header(mv, typ, p, plen)
-            if v is None:
-                break
-            rid = bytes(mv[p + _HDR_LEN:p + _HDR_LEN + v[7]])
-            out["version"] = v[0]
-            out["seq"] = v[1]
-            out["routine_hash"] = binascii.hexlify(v[2]).decode()
-            out["boot"] = v[3]
-            out["uptime_ms"] = v[4]
-            out["wall"] = v[5]
-            out["planned_steps"] = v[6]
-            out["routine_id"] = rid.decode()
-        elif typ == HEADER or out["end"] is not None:
-            break  # a second header, or anything after the end record
-        elif typ == STEP:
-            v = struct.unpack_from(_STEP, mv, p)
-            f = v[2]
-            steps.append({"i": v[0], "kind": v[1], "side": (f >> 4) & 3, "skipped": bool(f & SKIPPED),
-                          "discomfort": bool(f & DISCOMFORT), "ended": bool(f & ENDED), "ex": v[3],
-                          "set": v[4], "rep": v[5], "pauses": v[6], "planned_ms": v[7],
-                          "actual_ms": v[8], "offset_ms": v[9]})
-        elif typ == RESUME:
-            v = struct.unpack_from(_RES, mv, p)
-            out["resumed"].append({"boot": v[0], "uptime_ms": v[1], "wall": v[2], "i": v[3],
-                                   "offset_ms": v[4], "after": len(steps)})
-        elif typ == END:
-            v = struct.unpack_from(_END, mv, p)
-            out["end"] = REASONS[v[0]] if v[0] < len(REASONS) else "unknown"
-            out["total_ms"] = v[1]
-            out["end_offset_ms"] = v[2]
-        # any other type with a sound check is from a newer writer: skipped
-        pos = end
-    out["valid_bytes"] = pos
-    out["torn"] = pos < n
-
-
-def resume_point(data):
-    """What resuming a session needs, without read()'s dicts (a 60-step read() needs ~25 KB of a
-    64-bit heap): (routine_id, routine_hash, planned_steps, next step index, session ms to go on from,
-    steps logged), or None without a sound header. The same records as read() counts."""
-    mv = memoryview(data)
-    n = len(mv)
-    pos = 0
-    head = None
-    at = off = steps = 0
-    while pos < n:
-        r = _sound(mv, pos)
-        if r is None:
-            break
-        typ, p, end, plen = r
-        if pos == 0:
-            v = _header(mv, typ, p, plen)
-            if v is None:
-                return None
-            head = (bytes(mv[p + _HDR_LEN:p + _HDR_LEN + v[7]]).decode(), binascii.hexlify(v[2]).decode(), v[6])
-        elif typ == HEADER or typ == END:
-            break
-        elif typ == STEP:
-            v = struct.unpack_from(_STEP, mv, p)
-            at = v[0] + 1
-            e = v[9] + v[8]
-            off = e if e > off else off
-            steps += 1
-        pos = end
-    return None if head is None else head + (at, off, steps)
-
-
-def scan(data):
-    """(valid_bytes, ended) of a log without building the step dicts: what storage needs at boot."""
-    try:
-        if not isinstance(data, (bytes, bytearray)):
-            data = bytes(data)
-        mv = memoryview(data)
-        n = len(mv)
-        pos = 0
-        ended = False
-        while pos < n:
-            r = None if ended else _sound(mv, pos)
-            if r is None:
-                break
-            typ, p, end, plen = r
-            if pos == 0:
-                if _header(mv, typ, p, plen) is None:
-                    break
-            elif typ == HEADER:
-                break
-            ended = typ == END
-            pos = end
-        return pos, ended
-    except Exception:  # noqa: BLE001
-        return 0, False
-
-
-def is_end(tail):
-    """True if bytes `tail` (a log's last END_SIZE bytes) are a sound end record."""
-    if len(tail) != END_SIZE:
-        return False
-    r = next_record(memoryview(tail), 0)
-    return r is not None and r[0] == END and r[2] == END_SIZE
+    return logread.read(data)

@@ -2,15 +2,16 @@
 
 Layout under `root` ("" on the Pico, a directory in the simulator), docs/storage.md:
     routines/<id>.json   routine bytes as received      routines/<id>.tmp  being written
-    logs/<seq>.log       session log, not yet pulled     logs/<seq>.pul     pulled by the PC
-    logs/<seq>.tmp       a log being created or trimmed  state.json         {"boot": n, "seq": n}
+    logs/<F>.seg         sessions F, F+1, ... one after another (a "segment"; the link calls each
+                         session "<seq>.log", or "<seq>.pul" once the PC has confirmed it)
+    logs/<F>.got         which of segment F's sessions the PC has confirmed (a bit each)
+    logs/<F>.tmp         a segment being created or trimmed, a map being replaced
+    state.json           {"boot": n, "seq": n}
     crash.log            the last crashes (bounded)
 Every replacement is write-temporary-then-rename: LittleFS renames atomically, so after a power cut
 a file is old or new, never a mix. Log records are appended one file commit each (sessionlog.Writer).
 Uses only os: runs on the Pico (LittleFS), the MicroPython unix port and CPython alike.
 """
-import errno
-import gc
 import os
 
 import sessionlog
@@ -27,6 +28,7 @@ _ROUTINE_MAX = const(8192)  # largest routine accepted (routine.MAX_BYTES is sma
 READ_MAX = 4096  # largest piece read_log returns
 _LOG_MAX = const(32768)  # largest log read whole (session, unfinished, repair)
 SESSION_ROOM = 16384  # free bytes needed to start a session (4 LittleFS blocks)
+SEG_ROLL = 12288  # a session starts a new segment file once the newest is this long
 _ROUTINE_ROOM = const(8192)  # free bytes needed beyond a routine's size to replace it
 
 _ENOSPC = const(28)  # MicroPython's errno module has no ENOSPC
@@ -174,14 +176,21 @@ class Storage:
                     pass
         self._hashes = {}  # id -> (hash, size) of routines read or written since boot
         self._writer = None  # the Writer of the session being logged
+        self._tabs = {}  # segment -> (table, valid, size): the tail's and the last one looked at
+        self._counts = {}  # segment -> sessions in it (closed segments only: they do not change)
         self.clean()
         self._saved_boot, seq = self._load_state()
-        top = 0
+        segs = []
+        other = False
         for name, _size in _entries(self._ldir):
-            s = log_seq(name)
-            if s is not None and s[0] > top:
-                top = s[0]
-        self._seq = max(seq, top + 1)
+            if name.endswith(".seg") and name[:-4].isdigit():
+                segs.append(int(name[:-4]))
+            elif not name.endswith(".got"):
+                other = True
+        segs.sort()
+        # Logs of firmware before issue 9, or a map left behind: logops sorts them out (rarely).
+        self._segs = self._scan_segments() if other or len(_entries(self._ldir)) > 2 * len(segs) else segs
+        self._seq = seq  # raised above the newest seq on flash when the next session starts
 
     # -- boot and state ------------------------------------------------------------------------
     def clean(self):
@@ -264,108 +273,16 @@ class Storage:
         _check_id(rid)
         return _read(self._rpath(rid), _ROUTINE_MAX + 1)
 
-    def put_routine(self, rid, data):
-        """Validate with routine.parse and replace routine rid atomically; returns its hash.
-        ValueError(message): bad id or invalid routine (nothing written). OSError: the flash write
-        failed or the flash is full (the old routine is kept either way)."""
-        _check_id(rid)
-        data = bytes(data)
-        if not data or len(data) > _ROUTINE_MAX:
-            raise ValueError("%s: routine must be 1..%d bytes" % (rid, _ROUTINE_MAX))
-        import routine
+    def _spath(self, f, ext=".seg"):
+        return "%s/%d%s" % (self._ldir, f, ext)
 
-        doc, errors = routine.parse(data, rid + ".json")
-        if errors or doc is None:
-            raise ValueError(errors[0] if errors else rid + ": invalid routine")
-        if doc.get("id") != rid:
-            raise ValueError("%s.json: id: the routine's id is %s; it must be its name on the device"
-                             % (rid, doc.get("id")))
-        del doc, errors
-        if not self.make_room(len(data) + _ROUTINE_ROOM):
-            raise OSError(_ENOSPC, "flash full: pull the session logs")
-        tmp = self._rpath(rid, ".tmp")
-        try:
-            _write(tmp, data)
-            if _read(tmp, _ROUTINE_MAX + 1) != data:
-                raise OSError(errno.EIO, "routine read back differs")
-        except OSError:
-            _remove(tmp)
-            raise
-        h = _hash(data)
-        _replace(tmp, self._rpath(rid))
-        self._hashes[rid] = (h, len(data))
-        return h
+    def forget(self):
+        """Drop the cached segment tables (a session is about to start: its heap is small)."""
+        self._tabs = {}
+        self._counts = {}
 
-    def delete_routine(self, rid):
-        """Delete routine rid; False if there was none."""
-        _check_id(rid)
-        self._hashes.pop(rid, None)
-        return _remove(self._rpath(rid))
-
-    # -- session logs --------------------------------------------------------------------------
-    def _lpath(self, seq, ext):
-        return "%s/%d%s" % (self._ldir, seq, ext)
-
-    def _active(self, seq):
-        w = self._writer
-        return w is not None and not w.ended and w.seq == seq
-
-    def logs(self):
-        """[(name, size, pulled)] of the session logs, oldest (lowest seq) first."""
-        rows = []
-        for name, size in _entries(self._ldir):
-            s = log_seq(name)
-            if s is not None:
-                rows.append((s[0], name, size, s[1]))
-        rows.sort()
-        return [(r[1], r[2], r[3]) for r in rows]
-
-    def read_log(self, name, offset, n):
-        """Up to n (at most READ_MAX) bytes of log `name` from offset; b"" past the end.
-        ValueError for a bad name; OSError if there is no such log."""
-        if log_seq(name) is None:
-            raise ValueError("bad log name")
-        path = self._ldir + "/" + name
-        offset = max(0, int(offset))
-        n = min(int(n), READ_MAX, os.stat(path)[6] - offset)
-        if n <= 0:
-            return b""
-        with open(path, "rb") as f:
-            f.seek(offset)
-            return f.read(n)
-
-    def confirm_log(self, name, size=None):
-        """The PC has log `name`: mark it pulled (<seq>.log -> <seq>.pul), so the flash-full policy may
-        delete it. Returns False, leaving it unpulled, for the log of the session being written (the
-        PC gets it again when it has grown) or, when `size` is given, if the log is no longer that size.
-        OSError if there is no such log; ValueError for a bad name."""
-        s = log_seq(name)
-        if s is None:
-            raise ValueError("bad log name")
-        seq = s[0]
-        pul = self._lpath(seq, ".pul")
-        log = self._lpath(seq, ".log")
-        if s[1] or not _exists(log):
-            os.stat(pul)  # already pulled (a repeated confirm); OSError if neither exists
-            return True
-        if self._active(seq):
-            return False
-        if size is not None and os.stat(log)[6] != size:
-            return False
-        os.rename(log, pul)
-        return True
-
-    def make_room(self, n):
-        """Delete pulled logs, oldest first, until n bytes are free; never an unpulled log.
-        Returns False if there is still not enough room (the app tells the user to pull the logs)."""
-        if self.free() >= n:
-            return True
-        for name, _size, pulled in self.logs():
-            if pulled:
-                _remove(self._ldir + "/" + name)
-                if self.free() >= n:
-                    return True
-        return False
+    def _tail(self):
+        return self._segs[-1] if self._segs else None
 
     def new_log(self, routine_id, routine_hash, uptime_ms, wall, planned_steps):
         """Start the log of a new session: allocate the next seq, commit the header record, and
@@ -373,139 +290,48 @@ class Storage:
         Raises Full if there is no room even after deleting every pulled log."""
         if not self.make_room(SESSION_ROOM):
             raise Full(_ENOSPC, "flash full: pull the session logs")
+        last = self._last()
+        if last is not None and not last[2][4 * last[1] + 3]:
+            self.finish("%d.log" % last[2][4 * last[1]])  # never leave one unfinished behind a new one
         boot = self.boot()
+        last = self._last()
         seq = self._seq
+        if last is not None and last[2][4 * last[1]] >= seq:
+            seq = last[2][4 * last[1]] + 1  # the state file was lost or is behind: seq never repeats
+        for f in self._segs:
+            if f >= seq:
+                seq = f + 1
         self._seq = seq + 1
         self._save_state(boot, self._seq)
-        tmp = self._lpath(seq, ".tmp")
-        log = self._lpath(seq, ".log")
-        _remove(tmp)
-        w = sessionlog.Writer(tmp)
-        try:
-            w.header(seq, routine_id, routine_hash, boot, uptime_ms, wall, planned_steps)
-        except OSError:
+        f = self._tail()
+        if f is None or os.stat(self._spath(f))[6] >= SEG_ROLL:
+            tmp = self._spath(seq, ".tmp")
             _remove(tmp)
-            raise
-        _replace(tmp, log)  # the log appears with its header, or not at all
-        return self._writer_for(seq)
+            w = sessionlog.Writer(tmp)
+            try:
+                w.header(seq, routine_id, routine_hash, boot, uptime_ms, wall, planned_steps)
+            except OSError:
+                _remove(tmp)
+                raise
+            _replace(tmp, self._spath(seq))  # the segment appears with its header, or not at all
+            self._segs.append(seq)
+            f = seq
+            return self._writer_for(f, seq)
+        self._trim(f)
+        w = self._writer_for(f, seq)
+        w.header(seq, routine_id, routine_hash, boot, uptime_ms, wall, planned_steps)
+        return w
 
-    def _writer_for(self, seq):
-        w = sessionlog.Writer(self._lpath(seq, ".log"), lambda: self._trim(seq))
+    def _writer_for(self, f, seq):
+        w = sessionlog.Writer(self._spath(f), lambda: self._trim(f))
         w.seq = seq
         w.name = "%d.log" % seq
         self._writer = w
         return w
 
-    def _trim(self, seq):
-        # Cut a torn tail off log seq: LittleFS has no truncate, so rewrite the sound records into
-        # <seq>.tmp and rename it over the log. Returns the bytes kept.
-        log = self._lpath(seq, ".log")
-        size = os.stat(log)[6]
-        if size > _LOG_MAX:
-            return size  # too long to rewrite in RAM: left as it is rather than risk cutting records
-        data = _read(log, _LOG_MAX)
-        valid = sessionlog.scan(data)[0]
-        if valid < len(data) and valid > 0:
-            tmp = self._lpath(seq, ".tmp")
-            _write(tmp, memoryview(data)[:valid])
-            _replace(tmp, log)
-        return valid
+    def __getattr__(self, name):
+        # Every other method is a function of logops (see its docstring), loaded when first used.
+        import logops
 
-    def session(self, name):
-        """sessionlog.read of log `name` (the first _LOG_MAX bytes)."""
-        if log_seq(name) is None:
-            raise ValueError("bad log name")
-        return sessionlog.read(_read(self._ldir + "/" + name, _LOG_MAX))
-
-    def resume_point(self, name):
-        """sessionlog.resume_point of log `name`."""
-        if log_seq(name) is None:
-            raise ValueError("bad log name")
-        return sessionlog.resume_point(_read(self._ldir + "/" + name, _LOG_MAX))
-
-    def unfinished(self):
-        """The name of the newest unpulled log whose session has no end record (a power cut or crash
-        stopped it), or None. The app offers to resume it (resume_log) or closes it (finish)."""
-        rows = self.logs()
-        i = len(rows)
-        while i > 0:
-            i -= 1
-            name, size, pulled = rows[i]
-            if pulled or size == 0:
-                continue
-            path = self._ldir + "/" + name
-            if size >= sessionlog.END_SIZE:
-                with open(path, "rb") as f:
-                    f.seek(size - sessionlog.END_SIZE)
-                    if sessionlog.is_end(f.read(sessionlog.END_SIZE)):
-                        continue
-            valid, ended = sessionlog.scan(_read(path, _LOG_MAX))
-            if valid and not ended:
-                return name
-        return None
-
-    def resume_log(self, name):
-        """A Writer appending to log `name` (a torn tail is cut off first). A log already pulled
-        becomes unpulled again, since it will get new records. The app then writes a resume record."""
-        s = log_seq(name)
-        if s is None:
-            raise ValueError("bad log name")
-        seq = s[0]
-        log = self._lpath(seq, ".log")
-        if not _exists(log):
-            os.rename(self._lpath(seq, ".pul"), log)  # OSError if there is no such log
-        self._trim(seq)
-        return self._writer_for(seq)
-
-    def finish(self, name, reason="abandoned"):
-        """Close an unfinished log with an end record (total = the logged steps' time). Returns False
-        if it already had one."""
-        try:
-            d = self.session(name)
-        except MemoryError:  # a long log on a small heap: walk it without building the step dicts
-            d = None
-            gc.collect()
-        if d is None:
-            data = _read(self._ldir + "/" + name, _LOG_MAX)
-            ended = sessionlog.scan(data)[1]
-            rp = sessionlog.resume_point(data)
-            del data
-            if ended or rp is None:
-                return False
-            total = last = rp[4]  # the session time reached (pauses included)
-        else:
-            if d["end"] is not None or d["seq"] is None:
-                return False
-            total = last = 0
-            for st in d["steps"]:
-                total += st["actual_ms"]
-                if st["offset_ms"] + st["actual_ms"] > last:
-                    last = st["offset_ms"] + st["actual_ms"]
-            del d
-        self.resume_log(name).end(reason, total, last)
-        return True
-
-    # -- crash log -----------------------------------------------------------------------------
-    def crash(self, text):
-        """Append text to crash.log, keeping its last CRASH_MAX bytes. Never raises; False on failure."""
-        try:
-            if not isinstance(text, bytes):
-                text = str(text).encode()
-            text = ("-- boot %d\n" % _BOOTS.get(self.root, self._saved_boot)).encode() + \
-                text[-(CRASH_MAX - 64):] + b"\n"
-            path = self.root + "/crash.log"
-            keep = CRASH_MAX - len(text)  # bytes of the old log kept: its end
-            try:
-                size = os.stat(path)[6] if keep > 0 else 0
-                with open(path, "rb") as f:
-                    if size > keep:
-                        f.seek(size - keep)
-                    text = f.read(min(size, keep)) + text
-            except OSError:
-                pass
-            tmp = self.root + "/crash.tmp"
-            _write(tmp, text)
-            _replace(tmp, path)
-            return True
-        except Exception:  # noqa: BLE001 - called from the crash handler
-            return False
+        fn = getattr(logops, name)
+        return lambda *args, **kw: fn(self, *args, **kw)

@@ -82,12 +82,11 @@ def replay(doc, t0, gestures_, start_step=0):
 
 
 def logs(fs):
-    d = os.path.join(fs, "logs")
-    out = []
-    for n in sorted(os.listdir(d), key=lambda n: int(n.split(".")[0])):
-        with open(os.path.join(d, n), "rb") as f:
-            out.append((n, sessionlog.read(f.read())))
-    return out
+    """[(name, sessionlog.read dict)] of the session logs on a (stopped) simulated flash, read with
+    the firmware's own storage code: sessions share segment files there."""
+    storage = fw.load("storage")
+    st = storage.Storage(fs)
+    return [(name, st.session(name)) for name, _size, _pulled in st.logs()]
 
 
 def read_screens(frames, tmp_path):

@@ -40,6 +40,8 @@ import gestures
 import link as fwlink
 import plan
 import routine
+import logread  # noqa: E402
+import logwalk  # noqa: E402
 import sessionlog
 import ticks
 from linkfakes import FakeApp, FakeStorage
@@ -455,15 +457,15 @@ def write_log(header, records):
 
 def read_strict(data):
     """sessionlog.read without its catch-all: an exception in the parser fails the test."""
-    out = sessionlog._empty()
-    sessionlog._parse(memoryview(data), out)
+    out = logread._empty()
+    logread._parse(memoryview(data), out)
     return out
 
 
 def check_log(data):
     d = bounded("log", len(data), read_strict, data)
     assert d == sessionlog.read(data)
-    assert bounded("log", len(data), sessionlog.scan, data) == (d["valid_bytes"], d["end"] is not None)
+    assert bounded("log", len(data), logread.scan, data) == (d["valid_bytes"], d["end"] is not None)
     assert 0 <= d["valid_bytes"] <= len(data) and d["torn"] == (d["valid_bytes"] < len(data))
     assert len(d["steps"]) * sessionlog.STEP_SIZE <= d["valid_bytes"]
     if d["valid_bytes"]:
@@ -477,7 +479,7 @@ def check_log(data):
     for r in d["resumed"]:
         assert 0 <= r["after"] <= len(d["steps"])
     tail = data[-sessionlog.END_SIZE:]
-    assert sessionlog.is_end(tail) in (True, False)
+    assert logread.is_end(tail) in (True, False)
     return d
 
 
@@ -502,7 +504,7 @@ def _boundaries(data):
     out = [0]
     mv = memoryview(data)
     while True:
-        r = sessionlog.next_record(mv, out[-1])
+        r = logwalk.next_record(mv, out[-1])
         if r is None:
             return out
         out.append(r[2])

@@ -482,7 +482,8 @@ def test_sync_against_micropython_over_a_pty_and_cut_at_every_frame(tmp_path):
         import serial
 
         s = serial.Serial(dev.port, timeout=0.5)
-        s.write(b"garbage\n" + bytes(range(256)) + b"\n" + b"A" * 5000 + b"\n")
+        s.write(b"garbage\n" + bytes(range(256)) + b"\n" + b"A" * 5000 + b"\n"  # not requests: no reply
+                + b">garbage\n" + b">" + bytes(range(14, 256)) + b"\n" + b">" + b"A" * 5000 + b"\n")
         time.sleep(0.3)
         got = s.read(s.in_waiting)
         s.close()

@@ -58,7 +58,7 @@ def _program(f, b, off, src, n):
 
 def _erase(f, b, n=BLOCK):
     f.seek(b * BLOCK)
-    f.write(ERASED[:n])
+    f.write(memoryview(ERASED)[:n])  # no 4 KB copy: the rig must not be what runs out of heap
 
 
 class Flash:
@@ -231,8 +231,13 @@ class World:
         self.logs = {}
         self.routines = {}
 
-    def build(self, rig, n_logs=3, pulled=1, open_steps=5, routines=2):
+    def build(self, rig, n_logs=3, pulled=1, open_steps=5, routines=2, roll=None):
         rig.mount()
+        import storage
+
+        keep = storage.SEG_ROLL
+        if roll is not None:
+            storage.SEG_ROLL = roll  # e.g. 1: every session in a segment of its own
         st = _storage()
         st.boot()
         for rid, data in _seeds()[:routines]:
@@ -249,6 +254,7 @@ class World:
         if open_steps:
             w = write_session(st, open_steps, end=False)
             self.logs[w.seq] = {"steps": [open_steps], "ends": [None], "names": [w.name]}
+        storage.SEG_ROLL = keep
         rig.unmount()
         return self
 
@@ -358,7 +364,7 @@ def op_end(world):
 
 
 def op_start(world):
-    """A new session: state file, header into a temporary, rename to <seq>.log."""
+    """A new session: state file, its header appended to the newest segment."""
     def prepare(st, dev):
         return lambda: st.new_log("easy-hamstring", HASH, 1, 0, 3)
     return prepare
@@ -387,7 +393,7 @@ def op_add_routine(world):
 
 
 def op_confirm(world):
-    """A log marked pulled (<seq>.log renamed to <seq>.pul)."""
+    """A log marked pulled (its bit in the segment's map set: map to a temporary, rename over)."""
     seq = [s for s, e in world.logs.items() if e["names"][0].endswith(".log") and e["ends"] == ["done"]][0]
     exp = world.logs[seq]
     exp["names"] = [exp["names"][0], "%d.pul" % seq]
@@ -398,7 +404,7 @@ def op_confirm(world):
 
 
 def op_delete(world):
-    """Flash full: make_room deletes every pulled log (and never an unpulled one)."""
+    """Flash full: make_room deletes every segment whose sessions are all pulled (never an unpulled log)."""
     for seq, exp in world.logs.items():
         if exp["names"][0].endswith(".pul"):
             exp["names"] = [exp["names"][0], None]
@@ -414,7 +420,8 @@ def op_trim(world):
     world.logs[seq]["torn_ok"] = True
 
     def prepare(st, dev):
-        with open(MOUNT + "/logs/%d.log" % seq, "ab") as f:
+        segs = [int(n[:-4]) for n in os.listdir(MOUNT + "/logs") if n.endswith(".seg")]
+        with open(MOUNT + "/logs/%d.seg" % max(x for x in segs if x <= seq), "ab") as f:
             f.write(b"S\x14\x07\x00\x01\x02")  # what a torn append looks like on a plain filesystem
         return lambda: st.resume_log("%d.log" % seq)
     return prepare
@@ -520,7 +527,7 @@ def cut_everywhere(rig, world_args, op, tears=(0, 1, 2), fails=None, name="?"):
 OPS = (("log append", op_append, {}), ("session end", op_end, {}),
        ("session start", op_start, {"open_steps": 0}), ("routine replace", op_replace, {}),
        ("routine add", op_add_routine, {}), ("log confirm", op_confirm, {}),
-       ("log delete", op_delete, {}), ("torn-tail trim", op_trim, {}), ("boot", op_boot, {}),
+       ("log delete", op_delete, {"roll": 1}), ("torn-tail trim", op_trim, {}), ("boot", op_boot, {}),
        ("crash log", op_crash, {}), ("whole session", op_session, {"open_steps": 0}))
 
 

@@ -1,6 +1,8 @@
 """Session log records: size per step, round trip, torn tails dropped, garbage never raises."""
 import os
 
+import logread
+import logwalk
 import sessionlog as sl
 from fwtest import raises
 
@@ -53,14 +55,15 @@ def test_a_step_record_takes_at_most_40_bytes_of_flash():
     assert n <= 40
     assert sl.encode_end(buf, "ended", 1, 2) == sl.END_SIZE == 13
     assert sl.encode_resume(buf, 1, 2, 3, 4, 5) == 22
-    assert sl.encode_header(buf, 1, "a" * 32, HASH, 1, 2, 3, 4) == 64
+    assert sl.encode_header(buf, 1, "a" * 32, HASH, 1, 2, 3, 4) == 72  # 32 + id + 8-byte uid
 
 
 def test_a_log_reads_back_exactly_what_was_written():
     data, steps = _log(6, resume_at=3)
     d = sl.read(data)
     assert d["torn"] is False and d["valid_bytes"] == len(data)
-    assert (d["version"], d["seq"], d["routine_id"], d["routine_hash"]) == (1, 42, "easy-hamstring", HASH)
+    assert (d["version"], d["seq"], d["routine_id"], d["routine_hash"]) == (2, 42, "easy-hamstring", HASH)
+    assert len(d["uid"]) == 16 and int(d["uid"], 16) >= 0
     assert (d["boot"], d["uptime_ms"], d["wall"], d["planned_steps"]) == (7, 123456, 1700000000, 6)
     assert (d["end"], d["total_ms"], d["end_offset_ms"]) == ("done", 150000, 160000)
     assert len(d["steps"]) == 6
@@ -74,7 +77,7 @@ def test_a_log_reads_back_exactly_what_was_written():
             assert got[k] == want[k], (k, got, want)
     assert d["steps"][1]["discomfort"] and d["steps"][2]["skipped"] and not d["steps"][0]["skipped"]
     assert d["resumed"] == [{"boot": 8, "uptime_ms": 2100, "wall": 0, "i": 3, "offset_ms": 93000, "after": 3}]
-    assert sl.scan(data) == (len(data), True)
+    assert logread.scan(data) == (len(data), True)
 
 
 def test_every_end_reason_round_trips():
@@ -120,7 +123,7 @@ def test_a_torn_tail_is_dropped_at_every_cut_point():
         assert len(d["steps"]) == max(0, min(whole - 1, 4)), (cut, whole, len(d["steps"]))
         assert d["end"] is None
         assert d["seq"] == (42 if whole else None)
-        assert sl.scan(data[:cut]) == (d["valid_bytes"], False)
+        assert logread.scan(data[:cut]) == (d["valid_bytes"], False)
 
 
 def test_a_half_overwritten_record_is_detected_by_its_check():
@@ -171,7 +174,7 @@ def test_garbage_never_raises():
         d = sl.read(blob)
         assert isinstance(d, dict) and isinstance(d["steps"], list)
         assert d["valid_bytes"] <= len(blob) and d["torn"] == (d["valid_bytes"] < len(blob))
-        v, ended = sl.scan(blob)
+        v, ended = logread.scan(blob)
         assert v == d["valid_bytes"] and ended == (d["end"] is not None), (blob, v, d)
         n += 1
     for odd in (b"", None, "text", 5, bytearray(b"H\x01"), memoryview(data), [1, 2]):
@@ -186,13 +189,13 @@ def test_the_writer_commits_each_record_to_the_file():
     path = "/tmp/ht-sl-%s.log" % "".join("%02x" % b for b in os.urandom(6))
     try:
         w = sl.Writer(path)
-        assert w.header(3, "easy-hamstring", HASH, 1, 10, 0, 2) == 32 + 14
+        assert w.header(3, "easy-hamstring", HASH, 1, 10, 0, 2) == 32 + 14 + 8
         assert w.step(0, 1, 0, 1, 1, 0, 1000, 900, 0) == 24
         with open(path, "rb") as f:
-            assert len(f.read()) == 46 + 24  # on disk as soon as the call returned
+            assert len(f.read()) == 54 + 24  # on disk as soon as the call returned
         w.step(1, 1, 0, 1, 2, 0, 1000, 1000, 1500, sl.DISCOMFORT | sl.ENDED, 2)
         w.end("ended", 1900, 2500)
-        assert w.ended and w.records == 4 and w.bytes == 46 + 24 + 24 + 13
+        assert w.ended and w.records == 4 and w.bytes == 54 + 24 + 24 + 13
         with open(path, "rb") as f:
             d = sl.read(f.read())
         assert d["end"] == "ended" and d["steps"][1]["ended"] and d["steps"][1]["pauses"] == 2
@@ -228,7 +231,7 @@ def test_a_failed_write_is_repaired_before_the_next_record():
 
     def repair():
         state["repairs"] += 1
-        state["sink"] = state["sink"][:sl.scan(state["sink"])[0]]
+        state["sink"] = state["sink"][:logread.scan(state["sink"])[0]]
 
     w = sl.Writer(opener, repair)
     w.header(1, "x", HASH, 1, 1, 0, 3)
@@ -240,4 +243,55 @@ def test_a_failed_write_is_repaired_before_the_next_record():
     w.step(1, 1, 0, 1, 2, 0, 10, 10, 10)
     w.end("done", 20, 20)
     d = sl.read(state["sink"])
-    assert state["repairs"] == 1 and not d["torn"] and len(d["steps"]) == 2 and d["end"] == "done"
+    assert state["repairs"] == 1 and not d["torn"] and len(d["steps"]) == 2 and d["end"] == "done", (state["repairs"], d)
+
+
+def test_every_session_gets_its_own_random_uid_and_a_version_1_header_still_reads():
+    buf = bytearray(sl.MAX_RECORD)
+    uids = set()
+    for k in range(20):
+        n = sl.encode_header(buf, 1, "easy-hamstring", HASH, 1, 2, 0, 3)  # the same seq every time
+        uids.add(sl.read(bytes(buf[:n]))["uid"])
+    assert len(uids) == 20
+    n = sl.encode_header(buf, 1, "a", HASH, 1, 2, 0, 3, uid=b"\x01" * 8)
+    assert sl.read(bytes(buf[:n]))["uid"] == "01" * 8
+    # A version 1 header (no uid), as firmware before issue 9 wrote it.
+    payload = bytearray(29)
+    import struct
+    import binascii
+    struct.pack_into("<BI8sIIIHB", payload, 0, 1, 5, binascii.unhexlify(HASH), 1, 2, 0, 3, 1)
+    payload[28] = 97
+    rec = bytearray([sl.HEADER, len(payload)]) + payload
+    rec += struct.pack("<H", binascii.crc32(rec) & 0xFFFF)
+    d = sl.read(bytes(rec))
+    assert (d["version"], d["seq"], d["uid"], d["routine_id"], d["torn"]) == (1, 5, None, "a", False)
+    # A version 2 header without room for its uid is not sound.
+    rec = bytearray(rec)
+    rec[2] = 2
+    rec[-2:] = struct.pack("<H", binascii.crc32(rec[:-2]) & 0xFFFF)
+    assert sl.read(bytes(rec))["seq"] is None
+
+
+def test_records_of_a_file_walk_any_length_through_a_small_buffer():
+    data, steps = _log(60, resume_at=20)
+    path = "/tmp/ht-sl-%s.log" % "".join("%02x" % b for b in os.urandom(6))
+    try:
+        with open(path, "wb") as f:
+            for k in range(12):  # ~17 KB: many times the buffer
+                f.write(data)
+        with open(path, "rb") as f:
+            recs = logwalk.Records(f)
+            sessions = []
+            while True:
+                d = logwalk.fold(recs)
+                if d is None:
+                    break
+                sessions.append(d)
+        assert len(sessions) == 12
+        whole = logwalk.fold(logwalk.Records(data))
+        for d in sessions:
+            assert d == dict(whole, stop=d["stop"])
+        assert whole["steps"] == 60 and whole["stop"] == len(data) and whole["resumed"] == 1
+        assert sessions[-1]["stop"] == 12 * len(data)
+    finally:
+        os.remove(path)

@@ -157,12 +157,12 @@ def test_a_session_log_is_written_listed_read_in_pieces_and_confirmed():
         st = _reboot(root)
         w = st.new_log("easy-hamstring", HASH, 5000, 1700000000, 3)
         assert (w.name, w.seq) == ("1.log", 1)
-        assert st.logs() == [("1.log", 46, False)]
+        assert st.logs() == [("1.log", 54, False)]
         assert st.confirm_log("1.log") is False  # being written: stays unpulled
         w.step(0, 1, 0, 1, 1, 1, 30000, 30000, 0)
         w.step(1, 1, 0, 1, 1, 2, 30000, 12000, 31000, sessionlog.SKIPPED)
         w.end("ended", 42000, 43000)
-        size = 46 + 24 + 24 + 13
+        size = 54 + 24 + 24 + 13
         assert st.logs() == [("1.log", size, False)]
         data = b""
         while True:
@@ -211,32 +211,50 @@ class _Small(storage.Storage):
 def test_when_flash_is_full_pulled_logs_go_first_oldest_first_and_unpulled_never():
     with _Dir() as root:
         st = _reboot(root, _Small)
-        # 64 KB = 16 blocks of which a new session wants 4 free: the 14th session does not fit.
-        for _ in range(13):
-            _session(st, 3)
-        e = raises(storage.Full, _session, st, 3)
-        assert isinstance(e, OSError)
-        assert len(st.logs()) == 13 and not st.make_room(storage.SESSION_ROOM + 1)
-        for name in ("3.log", "1.log", "7.log"):
+        # 64 KB = 16 blocks of which a new session wants 4 free; sessions share segment files.
+        n = 0
+        while True:
+            try:
+                _session(st, 150)
+            except storage.Full as e:
+                assert isinstance(e, OSError)
+                break
+            n += 1
+            assert n < 100
+        segs = sorted(int(x[:-4]) for x in os.listdir(root + "/logs") if x.endswith(".seg"))
+        assert len(segs) >= 2 and len(st.logs()) == n and not st.make_room(storage.SESSION_ROOM + 1)
+        by_seg = {}
+        for name, _size, _p in st.logs():
+            seq = int(name[:-4])
+            by_seg.setdefault(max(f for f in segs if f <= seq), []).append(name)
+        first, second = by_seg[segs[0]], by_seg[segs[1]]
+        assert len(first) > 1
+        # A segment with one unpulled session is never deleted.
+        for name in first[:-1]:
             assert st.confirm_log(name)
-        w = _session(st, 3)  # made room: deleted the oldest pulled log only
+        raises(storage.Full, _session, st, 150)
+        assert len(st.logs()) == n
+        for name in second:
+            assert st.confirm_log(name)
+        w = _session(st, 150)  # made room: deleted the one segment whose every session is pulled
         names = [r[0] for r in st.logs()]
-        assert "1.pul" not in names and "3.pul" in names and "7.pul" in names, names
-        assert w.seq == 14
-        assert st.make_room(storage.SESSION_ROOM)  # deletes 3.pul
-        assert [r[0] for r in st.logs() if r[2]] == ["7.pul"]
-        assert not st.make_room(10 ** 9)  # cannot: every pulled log is gone, unpulled ones stay
-        assert [r[0] for r in st.logs() if r[2]] == []
-        unpulled = [r[0] for r in st.logs()]
-        assert len(unpulled) == 11
+        assert not set(x[:-4] + ".pul" for x in second) & set(names), names
+        assert [x[:-4] + ".pul" for x in first[:-1]] == [x for x in names if x.endswith(".pul")]
+        assert w.seq == n + 1
+        assert st.confirm_log(first[-1])
+        free = st.free()
+        assert st.make_room(free + 1)  # now the oldest segment can go
+        names = [r[0] for r in st.logs()]
+        assert not [x for x in names if x.endswith(".pul")] and st.free() > free
+        w = _session(st, 150)
+        unpulled = [r[0] for r in st.logs() if not r[2]]
+        assert len(unpulled) == n + 2 - len(first) - len(second)
         for name in unpulled:  # every unpulled log is whole
             assert st.session(name)["end"] == "done"
-        st.capacity = 48 * 1024  # now really full: a routine is refused, nothing half written
+        st.capacity = 0  # now really full: a routine is refused, nothing half written
         rid, data = _seed(0)
         raises(OSError, st.put_routine, rid, data)
         assert os.listdir(root + "/routines") == []
-        raises(storage.Full, _session, st, 3)
-        assert len(st.logs()) == 11
 
 
 def test_an_unfinished_session_is_found_at_boot_and_resumed():
@@ -265,10 +283,11 @@ def test_a_torn_tail_is_cut_off_before_a_session_goes_on():
         st = _reboot(root)
         _session(st, 2, end=False)
         good = st.logs()[0][1]
-        with open(root + "/logs/1.log", "ab") as f:
+        with open(root + "/logs/1.seg", "ab") as f:
             f.write(b"S\x14\x03\x00\x01")  # a record cut short by the power cut
         st = _reboot(root)
-        assert st.unfinished() == "1.log" and st.session("1.log")["torn"]
+        assert st.unfinished() == "1.log" and not st.session("1.log")["torn"]  # the log is what is sound
+        assert os.stat(root + "/logs/1.seg")[6] == good + 5
         w = st.resume_log("1.log")
         assert st.logs()[0][1] == good  # rewritten without the torn tail
         w.resume(2, 0, 0, 2, 62000)
@@ -276,7 +295,7 @@ def test_a_torn_tail_is_cut_off_before_a_session_goes_on():
         w.end("done", 90000, 92000)
         d = st.session("1.log")
         assert not d["torn"] and len(d["steps"]) == 3 and d["end"] == "done"
-        assert os.listdir(root + "/logs") == ["1.log"]
+        assert os.listdir(root + "/logs") == ["1.seg"]
 
 
 def test_a_declined_resumption_closes_the_log_and_a_pulled_one_can_still_resume():
@@ -295,7 +314,7 @@ def test_a_declined_resumption_closes_the_log_and_a_pulled_one_can_still_resume(
         assert st.unfinished() is None  # pulled: not offered, but resumable by name
         w = st.resume_log("2.pul")
         w.end("done", 1, 1)
-        assert ("2.log", 46 + 24 + 13, False) in st.logs()
+        assert ("2.log", 54 + 24 + 13, False) in st.logs()
 
 
 def test_empty_or_headerless_logs_are_not_offered_for_resumption():
