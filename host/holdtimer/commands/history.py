@@ -42,7 +42,7 @@ def open_store_or_say():
     from holdtimer import store
     st = store.open_existing()
     if st is None or st.count() == 0:
-        where = st.path if st else store.db_path()
+        where = st.path if st else store.db_path(create=False)
         if st:
             st.close()
         print("no sessions in the store yet (%s): run a session on the device, then `holdtimer pull`" % where)
