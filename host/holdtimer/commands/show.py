@@ -1,15 +1,16 @@
-"""`holdtimer show FILE`: the routine's expanded plan, step by step, as the device will run it."""
+"""`holdtimer show FILE...`: each routine's expanded plan, step by step, as the device will run it
+(a folder means its *.json files)."""
 import sys
 
 from holdtimer import fw
-from holdtimer.errors import UserError
 
 KIND_LABELS = {"prep": "prep", "hold": "hold", "rest": "rest", "switch": "switch side",
                "srest": "set rest", "tempo": "reps", "press": "reps"}
 
 
 def add_arguments(p):
-    p.add_argument("file", metavar="FILE", help="routine file (JSON, format v1)")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="routine files (JSON, format v1) or folders of them (their *.json)")
 
 
 def clock(ms):
@@ -82,17 +83,19 @@ def render(doc, plan, routine, out):
 
 
 def run(args):
+    from holdtimer import routinefiles
     routine = fw.load("routine")
     plan = fw.load("plan")
-    try:
-        with open(args.file, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise UserError("cannot read %s: %s" % (args.file, e.strerror or e))
-    doc, errors = routine.parse(data, args.file)
-    if errors:
-        for err in errors:
-            print(err, file=sys.stderr)
-        return 1
-    render(doc, plan, routine, sys.stdout)
-    return 0
+    bad = 0
+    for k, path in enumerate(routinefiles.expand(args.files)):
+        data, err = routinefiles.read(path, routine.MAX_BYTES)
+        errors = [err] if err else routine.parse(data, path)[1]
+        if errors:
+            for line in errors:
+                print(line, file=sys.stderr)
+            bad += 1
+            continue
+        if k:
+            sys.stdout.write("\n")
+        render(routine.parse(data, path)[0], plan, routine, sys.stdout)
+    return 1 if bad else 0

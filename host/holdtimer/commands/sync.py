@@ -26,12 +26,8 @@ def collect(paths):
         if not os.path.isdir("routines"):
             raise UserError("no routines given and no ./routines folder here: holdtimer sync FILE...")
         paths = ["routines"]
-    files = []
-    for p in paths:
-        if os.path.isdir(p):
-            files += sorted(os.path.join(p, n) for n in os.listdir(p) if n.endswith(".json"))
-        else:
-            files.append(p)
+    from holdtimer import routinefiles
+    files = routinefiles.expand(paths)
     if not files:
         raise UserError("no routine files (*.json) in %s" % ", ".join(paths))
     return files
@@ -39,16 +35,14 @@ def collect(paths):
 
 def prepare(files, err=None):
     """Validate every file; -> [(id, compact bytes, hash, file)]. Prints each error, then raises."""
-    from holdtimer import fw
+    from holdtimer import fw, routinefiles
 
     routine = fw.load("routine")
     items, errors, seen = [], [], {}
     for path in files:
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            errors.append("%s: cannot read: %s" % (path, e.strerror))
+        data, problem = routinefiles.read(path, routine.MAX_BYTES)
+        if problem:
+            errors.append(problem)
             continue
         doc, errs = routine.parse(data, path)
         if errs or doc is None:
