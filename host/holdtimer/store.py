@@ -359,6 +359,17 @@ class Store:
     def close(self):
         self.db.close()
 
+    def rehearse(self, fn):
+        """Run fn(self) in a transaction that is then rolled back: StoreError now if the store cannot
+        take those writes (locked, read-only, damaged where they go), before a command acts on the
+        device. A full disk may still show only when the writes are really made."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            fn(self)
+        finally:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+
     def __enter__(self):
         return self
 
@@ -598,14 +609,18 @@ class _Tx:
         self.db = db
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        # inside an open transaction (Store.rehearse): a savepoint, undone with the transaction
+        self.nested = self.db.in_transaction
+        self.db.execute("SAVEPOINT tx" if self.nested else "BEGIN IMMEDIATE")
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
-            self.db.execute("COMMIT")
+            self.db.execute("RELEASE tx" if self.nested else "COMMIT")
         elif self.db.in_transaction:  # SQLite may have rolled back by itself (a full disk)
-            self.db.execute("ROLLBACK")
+            self.db.execute("ROLLBACK TO tx" if self.nested else "ROLLBACK")
+            if self.nested:
+                self.db.execute("RELEASE tx")
         return False
 
 

@@ -130,30 +130,32 @@ class _Counter:
 def run(args):
     from holdtimer import devices
     from holdtimer.link import Client
+    from holdtimer.store import Store
 
+    # Everything that can be checked is checked before the device is touched: the routine files,
+    # the port, and that the store takes the writes made after the sync (tried, then rolled back).
     items = prepare(collect(args.routines))
     port = devices.resolve_port(args.port)
-    counter = _Counter()
+    with Store() as store:
+        store.rehearse(lambda st: remember(st, items))
+        counter = _Counter()
 
-    def say(line):
-        counter.close()
-        print(line)
+        def say(line):
+            counter.close()
+            print(line)
 
-    try:
-        with Client(port) as client:
-            res = sync(client, items, prune=args.prune, progress=counter, say=say)
-    finally:
-        counter.close()
-    _remember(items)
+        try:
+            with Client(port) as client:
+                res = sync(client, items, prune=args.prune, progress=counter, say=say)
+        finally:
+            counter.close()
+        remember(store, items)
     print(message(res))
     return 0
 
 
-def _remember(items):
+def remember(store, items):
     """Record the synced routines in the local store, so reports know their names, exercises and
     prescribed frequency when the sessions come back."""
-    from holdtimer.store import Store
-
-    with Store() as store:
-        for _rid, data, h, _path in items:
-            store.add_routine(data, h)
+    for _rid, data, h, _path in items:
+        store.add_routine(data, h)
