@@ -2,6 +2,7 @@
 import os
 
 from holdtimer.errors import UserError
+from holdtimer.words import count
 
 TERMINAL_WEEKS = 12   # weeks and days shown in the terminal tables
 TERMINAL_DAYS = 14
@@ -96,8 +97,10 @@ def summary(rep):
     a = rep["adherence"]
     if a:
         cur, best = a["streak"]
-        lines.append("adherence %s: %d of %d planned sessions done; streak %d %s now, longest %d %s"
-                     % (review.pct(a["rate"]), a["done"], a["planned"], cur, a["unit"], best, a["unit"]))
+        unit = a["unit"][:-1]  # days -> day
+        lines.append("adherence %s: %d of %s done; streak %s now, longest %s"
+                     % (review.pct(a["rate"]), a["done"], count(a["planned"], "planned session"),
+                        count(cur, unit), count(best, unit)))
     elif not rep["freq"]:
         lines.append("adherence: the routine's frequency is unknown (its document is not in the store):"
                      " `holdtimer sync` it, then pull or report again")
@@ -124,7 +127,7 @@ def run(args):
         charts = {rep["id"]: ch.all_charts(rep) for rep in reports}
     if args.charts:
         paths = write_charts(args.charts, charts)
-        wrote.append("wrote %d charts to %s" % (len(paths), args.charts))
+        wrote.append("wrote %s to %s" % (count(len(paths), "chart"), args.charts))
     if args.html:
         write_html(args.html, reports, charts)
         wrote.append("wrote %s" % args.html)

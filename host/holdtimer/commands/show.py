@@ -3,6 +3,7 @@
 import sys
 
 from holdtimer import fw
+from holdtimer.words import count
 
 KIND_LABELS = {"prep": "prep", "hold": "hold", "rest": "rest", "switch": "switch side",
                "srest": "set rest", "tempo": "reps", "press": "reps"}
@@ -45,9 +46,9 @@ def step_line(plan, routine, doc, st, start_ms):
     reps = routine.field(doc, ex, "reps")
     what = KIND_LABELS[name]
     if kind == plan.TEMPO:
-        what = "%d reps, one every %d s" % (reps, ex["tempo"])
+        what = "%s, one every %d s" % (count(reps, "rep"), ex["tempo"])
     elif kind == plan.PRESS:
-        what = "%d reps, press when done" % reps
+        what = "%s, press when done" % count(reps, "rep")
     time = "your pace" if kind == plan.PRESS else "%d s" % (dur // 1000)
     cue = ex.get("cue", "") if kind in (plan.HOLD, plan.TEMPO, plan.PRESS) else ""
     return ("  %7s  %3d  %3s  %-5s  %-26s %9s  %s" % (

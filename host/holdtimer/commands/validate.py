@@ -7,6 +7,8 @@ A folder means its *.json files; a file named twice is checked once (holdtimer.r
 """
 import sys
 
+from holdtimer.words import count, plural
+
 
 def add_arguments(p):
     p.add_argument("files", nargs="+", metavar="FILE",
@@ -42,8 +44,9 @@ def run(args):
             continue
         ids[doc["id"]] = path
         packed = routine.compact(doc)
-        print("ok  %s  (%d exercises, %d bytes, hash %s)" % (path, len(doc["ex"]), len(packed),
-                                                             routine.content_hash(packed)))
+        print("ok  %s  (%s, %d bytes, hash %s)" % (path, count(len(doc["ex"]), "exercise"), len(packed),
+                                                   routine.content_hash(packed)))
     if bad and len(files) > 1:
-        print("holdtimer validate: %d of %d files have errors" % (bad, len(files)), file=sys.stderr)
+        print("holdtimer validate: %d of %d files %s errors" % (bad, len(files), plural(bad, "has", "have")),
+              file=sys.stderr)
     return 1 if bad else 0
