@@ -81,3 +81,19 @@ def test_history_of_a_bad_id_on_an_empty_store_is_an_error(tmp_path, monkeypatch
     Store().close()  # an empty store file
     rc, out, err = holdtimer(capsys, "history", "abc123")
     assert rc == 1 and "no session 'abc123'" in err
+
+
+def test_report_and_export_follow_one_rule_for_missing_folders(tmp_path, monkeypatch, capsys):
+    with Store(str(tmp_path / "holdtimer.sqlite3")) as st:
+        g.fill(st, 3, dt.date(2024, 5, 1))
+    monkeypatch.setenv("HOLDTIMER_HOME", str(tmp_path))
+    missing = tmp_path / "no" / "such"
+    for argv in (["report", "--html", str(missing / "r.html")], ["export", "--format", "csv", "-o", str(missing / "x.csv")],
+                 ["report", "--charts", str(missing / "charts")]):
+        rc, out, err = holdtimer(capsys, *argv)
+        assert rc == 1 and "the folder %s does not exist" % missing in err, (argv, err)
+        assert not (tmp_path / "no").exists()
+    rc, out, err = holdtimer(capsys, "report", "--html", str(tmp_path / "r.html"), "--until", "2024-05-04")
+    assert rc == 0 and (tmp_path / "r.html").exists()
+    rc, out, err = holdtimer(capsys, "export", "--format", "csv", "-o", str(tmp_path / "x.csv"))
+    assert rc == 0 and "exported 6 sessions" in err

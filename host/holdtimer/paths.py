@@ -22,3 +22,14 @@ def data_dir(create=True):
             raise UserError("cannot create %s (%s): set HOLDTIMER_HOME to a writable directory"
                             % (what, e.strerror or e.__class__.__name__)) from None
     return d
+
+
+def check_output(path, what="file"):
+    """The one rule for files and folders the commands write (export -o, report --html/--charts):
+    the folder they go into must exist (a typo in it is not silently created). UserError if not."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise UserError("cannot write the %s %s: the folder %s does not exist (create it first)"
+                        % (what, path, parent))
+    if what == "file" and os.path.isdir(path):
+        raise UserError("cannot write %s: it is a folder; give a file name" % path)

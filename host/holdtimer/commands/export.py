@@ -17,7 +17,7 @@ def add_arguments(p):
     p.add_argument("--routine", metavar="ID", help="only sessions of this routine")
     p.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD, today, yesterday, 7d, 2w)")
     p.add_argument("--until", metavar="DATE", help="up to and including this day")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output (its folder must exist)")
 
 
 def records(st, routine=None, lo=None, hi=None):
@@ -71,6 +71,9 @@ def run(args):
     from holdtimer import store
     from holdtimer.commands.history import filters
     routine, lo, hi, _, _ = filters(args)
+    if args.output and args.output != "-":
+        from holdtimer.paths import check_output
+        check_output(args.output)
     st = store.open_existing()
     if st is None:
         recs = []
@@ -82,6 +85,8 @@ def run(args):
             "" if st else " (the store is empty: run `holdtimer pull` first)"), file=sys.stderr)
     write = write_csv if args.format == "csv" else write_json
     if args.output and args.output != "-":
+        from holdtimer.paths import check_output
+        check_output(args.output)
         try:
             with open(args.output, "w", encoding="utf-8", newline="") as f:
                 write(recs, f)
