@@ -97,3 +97,14 @@ def test_report_and_export_follow_one_rule_for_missing_folders(tmp_path, monkeyp
     assert rc == 0 and (tmp_path / "r.html").exists()
     rc, out, err = holdtimer(capsys, "export", "--format", "csv", "-o", str(tmp_path / "x.csv"))
     assert rc == 0 and "exported 6 sessions" in err
+
+
+def test_the_readme_example_has_its_own_id():
+    import os
+    import re
+    from conftest import REPO, ROUTINES
+    text = open(os.path.join(REPO, "README.md"), encoding="utf-8").read()
+    example = json.loads(re.search(r"```json\n(.*?)```", text, re.S).group(1))
+    seeds = {json.load(open(os.path.join(ROUTINES, n), encoding="utf-8"))["id"]
+             for n in os.listdir(ROUTINES) if n.endswith(".json")}
+    assert example["id"] not in seeds
