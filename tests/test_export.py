@@ -57,7 +57,8 @@ def test_csv_has_one_row_per_step_with_the_session_repeated(home):
     r = run(home, "--format", "csv")
     assert r.returncode == 0, r.stderr
     rows = list(csv.reader(io.StringIO(r.stdout)))
-    assert rows[0] == SESSION_COLUMNS + STEP_COLUMNS
+    assert rows[0] == SESSION_COLUMNS + [("step_" + c if c in SESSION_COLUMNS else c) for c in STEP_COLUMNS]
+    assert len(set(rows[0])) == len(rows[0]), "every CSV header is unique"
     body = [dict(zip(rows[0], row)) for row in rows[1:]]
     n1 = len(list(g.plan.steps(g.TWICE_DAILY)))
     n3 = len(list(g.plan.steps(g.THREE_A_WEEK)))

@@ -88,4 +88,4 @@ def test_an_invalid_routine_names_each_problem_and_exits_1(tmp_path):
 def test_a_missing_file_exits_1_with_one_line(tmp_path):
     r = show(tmp_path / "nope.json")
     assert r.returncode == 1
-    assert r.stderr.count("\n") == 1 and "cannot read" in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and "no such file" in r.stderr and "Traceback" not in r.stderr

@@ -81,7 +81,7 @@ def test_a_store_from_a_newer_holdtimer_is_refused_in_one_line(tmp_path):
 def test_a_file_that_is_not_a_database_is_a_clear_error(tmp_path):
     path = tmp_path / "h.sqlite3"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(UserError, match="not a holdtimer database"):
+    with pytest.raises(UserError, match="not a holdtimer store.*pull --all"):
         Store(str(path))
 
 

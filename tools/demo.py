@@ -43,10 +43,18 @@ def main():
 
     say("holdtimer validate routines/*.json")
     cli("validate", *rel)
-    say("holdtimer show routines/king-hip-hamstring.json")
-    cli("show", "routines/king-hip-hamstring.json")
+    # The session below runs the first routine of the device's menu, which lists them by id:
+    # the plan shown in full is that routine's.
+    import json
+    ids = {}
     for p in rel:
-        if not p.endswith("king-hip-hamstring.json"):
+        with open(os.path.join(REPO, p), encoding="utf-8") as f:
+            ids[json.load(f)["id"]] = p
+    run_id = min(ids)
+    say("holdtimer show %s  (the routine the session below runs: first in the menu)" % ids[run_id])
+    cli("show", ids[run_id])
+    for p in rel:
+        if p != ids[run_id]:
             print("%-40s %s" % (p, cli("show", p, show=False).strip().splitlines()[-1]))
 
     link = os.path.join(OUT, "link")
@@ -60,6 +68,8 @@ def main():
             if name == "press_wait":
                 sim.press("short")  # the user finishes the set at their own pace
         elif ev.kind == "C" and ev.name in ("gesture", "session_start", "session_end", "notice"):
+            if ev.name == "session_start":
+                state["started"] = ev.data.split()[0]
             print("  [%7.2f s]  %s %s" % (ev.ms / 1000, ev.name, ev.data.split()[0] if ev.data else ""), flush=True)
         elif ev.kind == "F":
             state["frame"] = ev
@@ -73,9 +83,12 @@ def main():
         time.sleep(1.0)
         say("holdtimer sync --port out/demo/link routines/*.json")
         cli("sync", "--port", link, *rel)
-        say("a session: long press starts the first routine in the menu")
+        say("a session: long press starts the first routine in the menu, %s" % run_id)
         sim.press("long")
         sim.wait_for(lambda e: e.kind == "C" and e.name == "cue" and e.data.startswith("hold "), 30)
+        if state.get("started") != run_id:
+            raise SystemExit("demo: the device started %s, not %s whose plan was shown"
+                             % (state.get("started"), run_id))
         time.sleep(0.15)
         show_screen(state, "the hold screen")
         sim.press("short")

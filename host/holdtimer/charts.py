@@ -2,6 +2,8 @@
 
 Each function returns PNG bytes. matplotlib is imported on first use (Agg backend, no display).
 """
+from holdtimer.words import count
+
 import io
 
 from holdtimer.review import balance_text
@@ -179,7 +181,7 @@ def discomfort(rep):
     ax.set_yticklabels([e["exercise"] for e in ex])
     from matplotlib.ticker import MaxNLocator
     fig.colorbar(im, ax=ax, label="discomfort marks", ticks=MaxNLocator(integer=True))
-    ax.set_title(_title(rep, "discomfort hot spots (%d marks)" % total), fontsize=10)
+    ax.set_title(_title(rep, "discomfort hot spots (%s)" % count(total, "mark")), fontsize=10)
     fig.tight_layout()
     return _png(fig)
 

@@ -5,6 +5,7 @@
 HOLDTIMER_PORT is used if set, else exactly one connected device must be found.
 """
 import os
+import stat
 
 from holdtimer.errors import UserError
 
@@ -37,6 +38,7 @@ def resolve_port(port=None):
     if port:
         if port.startswith("/") and not os.path.exists(port):
             raise UserError("no such port: %s (is the device plugged in, or the simulator running?)" % port)
+        check_serial(port)
         return port
     found = find()
     if not found:
@@ -45,3 +47,17 @@ def resolve_port(port=None):
         raise UserError("several devices found: %s; choose one with --port"
                         % ", ".join("%s (serial %s)" % (d.port, d.serial) for d in found))
     return found[0].port
+
+
+def check_serial(port):
+    """UserError if `port` is a path that exists but cannot be a serial port (a file, a folder)."""
+    if os.name == "nt" or not os.path.exists(port):
+        return
+    try:
+        mode = os.stat(port).st_mode
+    except OSError:
+        return  # opening it says what is wrong
+    if not stat.S_ISCHR(mode):
+        what = "a folder" if stat.S_ISDIR(mode) else ("a regular file" if stat.S_ISREG(mode) else "not a device")
+        raise UserError("%s is not a serial port (it is %s): give the device's port, e.g. /dev/ttyACM0 "
+                        "(`holdtimer devices` lists them), or the simulator's link" % (port, what))

@@ -73,6 +73,8 @@ class SerialTransport:
 def open_error(port, e):
     n = getattr(e, "errno", None)
     text = str(e)
+    if n in (errno.ENOTTY, errno.EISDIR) or "Inappropriate ioctl" in text or "Is a directory" in text:
+        return "%s is not a serial port: give the device's port (`holdtimer devices` lists them)" % port
     if n == errno.ENOENT or "No such file" in text or "FileNotFoundError" in text:
         return "no such port: %s (is the device plugged in, or the simulator running?)" % port
     if os.name == "nt" and ("Access is denied" in text or "PermissionError" in text):

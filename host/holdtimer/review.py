@@ -404,6 +404,9 @@ SESSION_FIELDS = ("session_id", "device", "seq", "routine_id", "routine_name", "
 STEP_FIELDS = ("step_pos", "step_index", "kind", "exercise_index", "exercise", "set", "rep", "side",
                "planned_s", "actual_s", "skipped", "cut_short", "discomfort", "pauses", "offset_s",
                "ended_here")
+# CSV rows hold a session's columns and a step's side by side: a step column named like a session
+# column (pauses) is called step_<name> there, so that every header is unique.
+CSV_STEP_FIELDS = tuple("step_" + f if f in SESSION_FIELDS else f for f in STEP_FIELDS)
 
 
 def _iso(ts):

@@ -9,6 +9,7 @@ timeout, so `history` can read while `pull` writes, and `synchronous=FULL`, so a
 A session is identified by (device serial, log sequence number): adding the same session twice
 is a no-op, which makes `pull` idempotent. docs/review.md documents the schema.
 """
+import functools
 import hashlib
 import json
 import os
@@ -26,14 +27,63 @@ _KINDS = ("prep", "hold", "rest", "switch", "srest", "tempo", "press")
 _SIDES = {0: "none", 1: "left", 2: "right"}
 
 
-def data_dir():
+BUSY_TIMEOUT_MS = 10000  # how long a command waits for another one's write to end
+
+
+class StoreError(UserError):
+    """A SQLite error on the store, as one line that says what is wrong and what to do."""
+
+
+def data_dir(create=True):
     """The directory of the store: $HOLDTIMER_HOME, else the user data dir (holdtimer.paths)."""
     from holdtimer import paths
-    return os.path.abspath(os.path.expanduser(paths.data_dir()))
+    return os.path.abspath(os.path.expanduser(paths.data_dir(create)))
 
 
-def db_path():
-    return os.path.join(data_dir(), DB_NAME)
+def db_path(create=True):
+    return os.path.join(data_dir(create), DB_NAME)
+
+
+DAMAGED = ("move it aside (keep it as a backup), then `holdtimer pull --all` re-reads the sessions "
+           "still on the device into a new store")
+
+
+def diagnose(e, path):
+    """One line for sqlite3 error `e` on the store `path`: what is wrong and what to do."""
+    name = getattr(e, "sqlite_errorname", None) or ""
+    text = str(e)
+    low = text.lower()
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in low:
+        return ("the store %s is locked by another holdtimer command (a pull or sync still running?): "
+                "let it finish, then run this again" % path)
+    if name.startswith("SQLITE_READONLY") or "readonly database" in low:
+        return ("the store %s is read-only (%s): this command writes to it; make the file and its folder "
+                "writable, or set HOLDTIMER_HOME to a writable directory" % (path, text))
+    if name == "SQLITE_FULL" or "disk is full" in low:
+        return ("the disk holding the store %s is full: free some room and run this again (nothing "
+                "half-written was kept)" % path)
+    if (name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in low
+            or "not a database" in low or "no such table" in low or "no such column" in low):
+        return "the store %s is damaged or not a holdtimer store (%s): %s" % (path, text, DAMAGED)
+    if name.startswith("SQLITE_CANTOPEN") or "unable to open" in low:
+        return ("cannot open the store %s (%s): set HOLDTIMER_HOME to a directory you can read and "
+                "write" % (path, text))
+    if name.startswith("SQLITE_IOERR") or "disk i/o error" in low:
+        return ("cannot read or write the store %s (disk I/O error: %s): check the disk (is it full, "
+                "removed, or failing?) and run this again" % (path, text))
+    return "the store %s: %s (%s)" % (path, text, name or e.__class__.__name__)
+
+
+def _connect(path, readonly=False):
+    """A connection to the store file; `readonly` opens it without ever writing (no journal change)."""
+    if readonly:
+        from urllib.parse import quote
+        db = sqlite3.connect("file:%s?mode=ro" % quote(os.path.abspath(path)), uri=True,
+                             timeout=BUSY_TIMEOUT_MS / 1000.0, isolation_level=None)
+    else:
+        db = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000.0, isolation_level=None)
+    db.execute("PRAGMA busy_timeout = %d" % BUSY_TIMEOUT_MS)
+    return db
 
 
 def session_uid(device_serial, seq):
@@ -124,7 +174,8 @@ def _migrate(db):
                 db.execute("PRAGMA user_version = %d" % version)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite may have rolled back by itself (a full disk)
+                db.execute("ROLLBACK")
             raise
 
 
@@ -240,38 +291,84 @@ _SOURCE_RANK = {"device": 2, "reconstructed": 1, "unknown": 0}
 class Store:
     """One open store. `Store()` opens (and creates, and migrates) the default store."""
 
-    def __init__(self, path=None, create=True):
-        self.path = path or db_path()
-        if not create and not os.path.exists(self.path):
+    def __init__(self, path=None, create=True, readonly=False):
+        """Open the store at `path` (default: db_path()). `readonly`: for commands that only read;
+        the file is never written (a read-only store works) unless its schema must be migrated."""
+        self.path = path or db_path(create=not readonly)
+        if (readonly or not create) and not os.path.exists(self.path):
             raise FileNotFoundError(self.path)
+        self.readonly = readonly
+        self.db = None
+        try:
+            if readonly:
+                self.db = _connect(self.path, readonly=True)
+                version = self.db.execute("PRAGMA user_version").fetchone()[0]
+                if version < SCHEMA_VERSION:  # an older store: migrate it once, with write access
+                    self.db.close()
+                    self.db = None
+                    try:
+                        self._open_rw()
+                    except StoreError as e:
+                        raise StoreError("the store %s needs an upgrade to this holdtimer's schema (%d to %d) "
+                                         "and cannot be written: %s" % (self.path, version, SCHEMA_VERSION, e)) from None
+                else:
+                    self.wal = None
+                    self._setup()
+            else:
+                self._open_rw()
+        except sqlite3.Error as e:
+            self._close_quietly()
+            raise StoreError(diagnose(e, self.path)) from None
+        except BaseException:
+            self._close_quietly()
+            raise
+
+    def _open_rw(self):
         d = os.path.dirname(os.path.abspath(self.path))
         try:
             os.makedirs(d, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            self.db.execute("PRAGMA busy_timeout = 10000")
-            mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-        except sqlite3.DatabaseError as e:
-            if not isinstance(e, sqlite3.OperationalError):  # the file is there but is something else
-                raise UserError("the store %s is not a holdtimer database (%s): move it away and pull again"
-                                % (self.path, e))
-            raise UserError("cannot open the store %s: %s (set HOLDTIMER_HOME to a writable directory)"
-                            % (self.path, e))
         except OSError as e:
-            raise UserError("cannot open the store %s: %s (set HOLDTIMER_HOME to a writable directory)"
-                            % (self.path, e))
-        self.wal = mode.lower() == "wal"
+            raise UserError("cannot create the store's folder %s (%s): set HOLDTIMER_HOME to a writable directory"
+                            % (d, e.strerror or e.__class__.__name__)) from None
+        self.db = _connect(self.path)
+        try:
+            mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            self.wal = mode.lower() == "wal"
+            self._setup()
+            _migrate(self.db)
+        except sqlite3.Error as e:
+            self._close_quietly()
+            raise StoreError(diagnose(e, self.path)) from None
+
+    def _setup(self):
         self.db.execute("PRAGMA synchronous = FULL")
         self.db.execute("PRAGMA foreign_keys = ON")
         self.db.row_factory = sqlite3.Row
-        try:
-            _migrate(self.db)
-        except sqlite3.DatabaseError as e:
-            self.db.close()
-            raise UserError("the store %s is not a holdtimer database (%s): move it away and pull again"
-                            % (self.path, e))
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            _migrate(self.db)  # says: written by a newer holdtimer
+
+    def _close_quietly(self):
+        if self.db is not None:
+            try:
+                self.db.close()
+            except sqlite3.Error:
+                pass
+            self.db = None
 
     def close(self):
         self.db.close()
+
+    def rehearse(self, fn):
+        """Run fn(self) in a transaction that is then rolled back: StoreError now if the store cannot
+        take those writes (locked, read-only, damaged where they go), before a command acts on the
+        device. A full disk may still show only when the writes are really made."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            fn(self)
+        finally:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
 
     def __enter__(self):
         return self
@@ -512,20 +609,42 @@ class _Tx:
         self.db = db
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        # inside an open transaction (Store.rehearse): a savepoint, undone with the transaction
+        self.nested = self.db.in_transaction
+        self.db.execute("SAVEPOINT tx" if self.nested else "BEGIN IMMEDIATE")
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
-            self.db.execute("COMMIT")
-        else:
-            self.db.execute("ROLLBACK")
+            self.db.execute("RELEASE tx" if self.nested else "COMMIT")
+        elif self.db.in_transaction:  # SQLite may have rolled back by itself (a full disk)
+            self.db.execute("ROLLBACK TO tx" if self.nested else "ROLLBACK")
+            if self.nested:
+                self.db.execute("RELEASE tx")
         return False
 
 
 def open_existing():
-    """The default store for reading commands, or None when there is none yet."""
-    path = db_path()
+    """The default store for reading commands (opened read-only), or None when there is none yet."""
+    path = db_path(create=False)
     if not os.path.exists(path):
         return None
-    return Store(path)
+    return Store(path, readonly=True)
+
+
+def _guarded(fn):
+    @functools.wraps(fn)
+    def call(self, *args, **kwargs):
+        try:
+            return fn(self, *args, **kwargs)
+        except sqlite3.Error as e:
+            raise StoreError(diagnose(e, self.path)) from None
+    return call
+
+
+# Every method of the store answers a SQLite error (locked, read-only, full disk, damage) as one
+# StoreError line: a command never shows a traceback for a store it cannot use.
+for _name, _fn in list(vars(Store).items()):
+    if _name not in ("__init__", "__enter__", "__exit__") and callable(_fn) and not isinstance(
+            _fn, (staticmethod, classmethod, type)):
+        setattr(Store, _name, _guarded(_fn))

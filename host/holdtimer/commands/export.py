@@ -1,7 +1,7 @@
 """`holdtimer export --format csv|json`: sessions and their steps for other tools (docs/review.md).
 
 CSV: one row per step with the session's columns repeated in front (review.SESSION_FIELDS, then
-review.STEP_FIELDS); a session without steps has one row with the step columns empty.
+review.CSV_STEP_FIELDS: the step fields, `pauses` named `step_pauses`); a session without steps has one row with the step columns empty.
 JSON: {"format": "holdtimer-export", "version": 1, "exported_at", "sessions": [{...session fields,
 "steps": [{...step fields}]}]}. Sessions oldest first (time unknown: by when they were pulled).
 """
@@ -17,7 +17,7 @@ def add_arguments(p):
     p.add_argument("--routine", metavar="ID", help="only sessions of this routine")
     p.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD, today, yesterday, 7d, 2w)")
     p.add_argument("--until", metavar="DATE", help="up to and including this day")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output (its folder must exist)")
 
 
 def records(st, routine=None, lo=None, hi=None):
@@ -47,7 +47,7 @@ def write_csv(recs, f):
     import csv
     from holdtimer import review
     w = csv.writer(f, lineterminator="\n")
-    w.writerow(review.SESSION_FIELDS + review.STEP_FIELDS)
+    w.writerow(review.SESSION_FIELDS + review.CSV_STEP_FIELDS)
     for rec in recs:
         head = [_cell(rec[k]) for k in review.SESSION_FIELDS]
         if not rec["steps"]:
@@ -71,6 +71,9 @@ def run(args):
     from holdtimer import store
     from holdtimer.commands.history import filters
     routine, lo, hi, _, _ = filters(args)
+    if args.output and args.output != "-":
+        from holdtimer.paths import check_output
+        check_output(args.output)
     st = store.open_existing()
     if st is None:
         recs = []
@@ -82,13 +85,16 @@ def run(args):
             "" if st else " (the store is empty: run `holdtimer pull` first)"), file=sys.stderr)
     write = write_csv if args.format == "csv" else write_json
     if args.output and args.output != "-":
+        from holdtimer.paths import check_output
+        check_output(args.output)
         try:
             with open(args.output, "w", encoding="utf-8", newline="") as f:
                 write(recs, f)
         except OSError as e:
             raise UserError("cannot write %s: %s" % (args.output, e.strerror))
-        print("exported %d sessions (%d steps) to %s" % (len(recs), sum(len(r["steps"]) for r in recs),
-                                                          args.output), file=sys.stderr)
+        n = sum(len(r["steps"]) for r in recs)
+        print("exported %d session%s (%d step%s) to %s" % (len(recs), "" if len(recs) == 1 else "s",
+                                                            n, "" if n == 1 else "s", args.output), file=sys.stderr)
     else:
         write(recs, sys.stdout)
     return 0

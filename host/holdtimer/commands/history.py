@@ -2,6 +2,7 @@
 import sys
 
 from holdtimer.errors import UserError
+from holdtimer.words import count
 
 DEFAULT_LIMIT = 30
 MIN_WIDTH = 100   # the tables' natural width; below it lines wrap in the terminal
@@ -37,14 +38,16 @@ def filters(args):
     return getattr(args, "routine", None), lo, hi, since, until
 
 
-def open_store_or_say():
-    """The store, or None after telling the user there is nothing to review yet."""
+def open_store_or_say(quiet=False):
+    """The store, or None after telling the user there is nothing to review yet (unless `quiet`)."""
     from holdtimer import store
     st = store.open_existing()
     if st is None or st.count() == 0:
-        where = st.path if st else store.db_path()
+        where = st.path if st else store.db_path(create=False)
         if st:
             st.close()
+        if quiet:
+            return None
         print("no sessions in the store yet (%s): run a session on the device, then `holdtimer pull`" % where)
         return None
     return st
@@ -105,8 +108,11 @@ def run(args):
     if args.limit < 0:
         raise UserError("--limit must be 0 (all) or more")
     routine, lo, hi, since, until = filters(args)
-    st = open_store_or_say()
+    st = open_store_or_say(quiet=bool(args.session))
     if st is None:
+        if args.session:  # asked for one session: not there is an error, also in an empty store
+            raise UserError("no session %r: the store is empty (run a session on the device, then "
+                            "`holdtimer pull`)" % args.session)
         return 0
     with st:
         if args.session:
@@ -131,7 +137,7 @@ def list_sessions(st, routine, lo, hi, limit):
     if len(rows) > PLAIN_FROM:  # rich lays out a few hundred rows well, not thousands: plain columns
         cells = [[r[k] for k in KEYS] for r in (review.history_row(s, routines) for s in rows)]
         print_plain(HEADERS, cells, RIGHT)
-        print("%d sessions, newest first" % len(rows))
+        print("%s, newest first" % count(len(rows), "session"))
         return 0
     t = table("Sessions, newest first")
     cells = [review.history_row(s, routines) for s in rows]
@@ -140,7 +146,7 @@ def list_sessions(st, routine, lo, hi, limit):
         style = "red" if s.get("discomfort") else ("yellow" if s.get("end_reason") != "done" else None)
         t.add_row(*[esc(r[k]) for k in KEYS], style=style)
     if total > len(rows):
-        t.caption = "%d of %d sessions; --limit N (0 for all) shows more" % (len(rows), total)
+        t.caption = "%d of %s; --limit N (0 for all) shows more" % (len(rows), count(total, "session"))
         t.caption_justify = "left"
     out.print(t)
     if any(s.get("time_source") == "reconstructed" for s in rows):

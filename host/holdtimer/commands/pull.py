@@ -126,6 +126,11 @@ def run(args):
     port = devices.resolve_port(args.port)
     read = fw.load("sessionlog").read
     st = Store()
+    try:  # locked, read-only or damaged: said now, before the device is asked for anything
+        st.rehearse(lambda s: s.count())
+    except BaseException:
+        st.close()
+        raise
     bar = _Progress()
     try:
         with link.Client(port) as client:

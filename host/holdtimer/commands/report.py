@@ -2,6 +2,7 @@
 import os
 
 from holdtimer.errors import UserError
+from holdtimer.words import count
 
 TERMINAL_WEEKS = 12   # weeks and days shown in the terminal tables
 TERMINAL_DAYS = 14
@@ -13,8 +14,8 @@ def add_arguments(p):
     p.add_argument("--routine", metavar="ID", help="only this routine")
     p.add_argument("--since", metavar="DATE", help="from this day on (YYYY-MM-DD, today, yesterday, 7d, 2w)")
     p.add_argument("--until", metavar="DATE", help="up to and including this day (default: today)")
-    p.add_argument("--charts", metavar="DIR", help="write PNG charts into DIR (created if needed)")
-    p.add_argument("--html", metavar="FILE", help="write one self-contained HTML page (tables and charts)")
+    p.add_argument("--charts", metavar="DIR", help="write PNG charts into DIR (created if needed; the folder it is in must exist)")
+    p.add_argument("--html", metavar="FILE", help="write one self-contained HTML page (tables and charts); its folder must exist")
 
 
 def build(st, routine=None, lo=None, hi=None, since=None, until=None, today=None):
@@ -96,8 +97,10 @@ def summary(rep):
     a = rep["adherence"]
     if a:
         cur, best = a["streak"]
-        lines.append("adherence %s: %d of %d planned sessions done; streak %d %s now, longest %d %s"
-                     % (review.pct(a["rate"]), a["done"], a["planned"], cur, a["unit"], best, a["unit"]))
+        unit = a["unit"][:-1]  # days -> day
+        lines.append("adherence %s: %d of %s done; streak %s now, longest %s"
+                     % (review.pct(a["rate"]), a["done"], count(a["planned"], "planned session"),
+                        count(cur, unit), count(best, unit)))
     elif not rep["freq"]:
         lines.append("adherence: the routine's frequency is unknown (its document is not in the store):"
                      " `holdtimer sync` it, then pull or report again")
@@ -108,7 +111,12 @@ def summary(rep):
 
 def run(args):
     from holdtimer.commands.history import filters, open_store_or_say, console
+    from holdtimer.paths import check_output
     routine, lo, hi, since, until = filters(args)
+    if args.html:  # said before any work is done
+        check_output(args.html)
+    if args.charts:
+        check_output(args.charts, "chart folder")
     st = open_store_or_say()
     if st is None:
         return 0
@@ -124,7 +132,7 @@ def run(args):
         charts = {rep["id"]: ch.all_charts(rep) for rep in reports}
     if args.charts:
         paths = write_charts(args.charts, charts)
-        wrote.append("wrote %d charts to %s" % (len(paths), args.charts))
+        wrote.append("wrote %s to %s" % (count(len(paths), "chart"), args.charts))
     if args.html:
         write_html(args.html, reports, charts)
         wrote.append("wrote %s" % args.html)
@@ -160,6 +168,10 @@ def _safe_name(text):
 
 
 def write_charts(directory, charts):
+    from holdtimer.paths import check_output
+    check_output(directory, "chart folder")
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise UserError("cannot write the charts into %s: it is a file, not a folder" % directory)
     try:
         os.makedirs(directory, exist_ok=True)
     except OSError as e:
@@ -209,10 +221,10 @@ def html_page(reports, charts):
 
 
 def write_html(path, reports, charts):
+    from holdtimer.paths import check_output
+    check_output(path)
     text = html_page(reports, charts)
     try:
-        d = os.path.dirname(os.path.abspath(path))
-        os.makedirs(d, exist_ok=True)
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
     except OSError as e:

@@ -1,15 +1,17 @@
-"""`holdtimer show FILE`: the routine's expanded plan, step by step, as the device will run it."""
+"""`holdtimer show FILE...`: each routine's expanded plan, step by step, as the device will run it
+(a folder means its *.json files)."""
 import sys
 
 from holdtimer import fw
-from holdtimer.errors import UserError
+from holdtimer.words import count
 
 KIND_LABELS = {"prep": "prep", "hold": "hold", "rest": "rest", "switch": "switch side",
                "srest": "set rest", "tempo": "reps", "press": "reps"}
 
 
 def add_arguments(p):
-    p.add_argument("file", metavar="FILE", help="routine file (JSON, format v1)")
+    p.add_argument("files", nargs="+", metavar="FILE",
+                   help="routine files (JSON, format v1) or folders of them (their *.json)")
 
 
 def clock(ms):
@@ -44,9 +46,9 @@ def step_line(plan, routine, doc, st, start_ms):
     reps = routine.field(doc, ex, "reps")
     what = KIND_LABELS[name]
     if kind == plan.TEMPO:
-        what = "%d reps, one every %d s" % (reps, ex["tempo"])
+        what = "%s, one every %d s" % (count(reps, "rep"), ex["tempo"])
     elif kind == plan.PRESS:
-        what = "%d reps, press when done" % reps
+        what = "%s, press when done" % count(reps, "rep")
     time = "your pace" if kind == plan.PRESS else "%d s" % (dur // 1000)
     cue = ex.get("cue", "") if kind in (plan.HOLD, plan.TEMPO, plan.PRESS) else ""
     return ("  %7s  %3d  %3s  %-5s  %-26s %9s  %s" % (
@@ -82,17 +84,19 @@ def render(doc, plan, routine, out):
 
 
 def run(args):
+    from holdtimer import routinefiles
     routine = fw.load("routine")
     plan = fw.load("plan")
-    try:
-        with open(args.file, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise UserError("cannot read %s: %s" % (args.file, e.strerror or e))
-    doc, errors = routine.parse(data, args.file)
-    if errors:
-        for err in errors:
-            print(err, file=sys.stderr)
-        return 1
-    render(doc, plan, routine, sys.stdout)
-    return 0
+    bad = 0
+    for k, path in enumerate(routinefiles.expand(args.files)):
+        data, err = routinefiles.read(path, routine.MAX_BYTES)
+        errors = [err] if err else routine.parse(data, path)[1]
+        if errors:
+            for line in errors:
+                print(line, file=sys.stderr)
+            bad += 1
+            continue
+        if k:
+            sys.stdout.write("\n")
+        render(routine.parse(data, path)[0], plan, routine, sys.stdout)
+    return 1 if bad else 0

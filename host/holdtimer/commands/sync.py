@@ -26,12 +26,8 @@ def collect(paths):
         if not os.path.isdir("routines"):
             raise UserError("no routines given and no ./routines folder here: holdtimer sync FILE...")
         paths = ["routines"]
-    files = []
-    for p in paths:
-        if os.path.isdir(p):
-            files += sorted(os.path.join(p, n) for n in os.listdir(p) if n.endswith(".json"))
-        else:
-            files.append(p)
+    from holdtimer import routinefiles
+    files = routinefiles.expand(paths)
     if not files:
         raise UserError("no routine files (*.json) in %s" % ", ".join(paths))
     return files
@@ -39,16 +35,14 @@ def collect(paths):
 
 def prepare(files, err=None):
     """Validate every file; -> [(id, compact bytes, hash, file)]. Prints each error, then raises."""
-    from holdtimer import fw
+    from holdtimer import fw, routinefiles
 
     routine = fw.load("routine")
     items, errors, seen = [], [], {}
     for path in files:
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            errors.append("%s: cannot read: %s" % (path, e.strerror))
+        data, problem = routinefiles.read(path, routine.MAX_BYTES)
+        if problem:
+            errors.append(problem)
             continue
         doc, errs = routine.parse(data, path)
         if errs or doc is None:
@@ -136,30 +130,32 @@ class _Counter:
 def run(args):
     from holdtimer import devices
     from holdtimer.link import Client
+    from holdtimer.store import Store
 
+    # Everything that can be checked is checked before the device is touched: the routine files,
+    # the port, and that the store takes the writes made after the sync (tried, then rolled back).
     items = prepare(collect(args.routines))
     port = devices.resolve_port(args.port)
-    counter = _Counter()
+    with Store() as store:
+        store.rehearse(lambda st: remember(st, items))
+        counter = _Counter()
 
-    def say(line):
-        counter.close()
-        print(line)
+        def say(line):
+            counter.close()
+            print(line)
 
-    try:
-        with Client(port) as client:
-            res = sync(client, items, prune=args.prune, progress=counter, say=say)
-    finally:
-        counter.close()
-    _remember(items)
+        try:
+            with Client(port) as client:
+                res = sync(client, items, prune=args.prune, progress=counter, say=say)
+        finally:
+            counter.close()
+        remember(store, items)
     print(message(res))
     return 0
 
 
-def _remember(items):
+def remember(store, items):
     """Record the synced routines in the local store, so reports know their names, exercises and
     prescribed frequency when the sessions come back."""
-    from holdtimer.store import Store
-
-    with Store() as store:
-        for _rid, data, h, _path in items:
-            store.add_routine(data, h)
+    for _rid, data, h, _path in items:
+        store.add_routine(data, h)
