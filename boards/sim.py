@@ -3,8 +3,24 @@
 `holdtimer sim` writes a JSON config and points HOLDTIMER_SIM_CONF at it. The OLED is the real
 ssd1306 driver on an emulated SSD1306 controller (sim_i2c); frames, motor changes and cues go out
 as text lines on the `events` file descriptor; button presses come from a script (device time) and
-from keys typed in the terminal (the `keys` descriptor). The clock runs `speed` times real time and
-starts shortly before the 2**30 tick wrap, so every simulated session crosses it.
+from keys typed in the terminal (the `keys` descriptor). The clock starts shortly before the 2**30
+tick wrap, so every simulated session crosses it.
+
+The clock is VIRTUAL: device time moves only in wait() and sleep_ms(), never while the firmware
+computes (as if the CPU were infinitely fast), and a wait ends exactly at its deadline or at the
+next scripted button edge, whichever is first. The button's level is always computed from device
+time (the presses are intervals in device ms), never by sampling the wall clock. conf["clock"]:
+  "virtual"  wait() never sleeps: the run goes as fast as the CPU allows and is exactly the same
+             whatever `speed` is (the tests);
+  "script"   as "virtual" while the script has something left to do (a scripted press, crash or cut
+             still to come, or the session it started still running), then "paced" (holdtimer sim
+             --script);
+  "paced"    interactive use (keys typed, the USB link): a wait sleeps until wall-clock x `speed`
+             reaches its deadline, waking early for link data or a key. Device time never runs
+             ahead of wall-clock x speed; when the machine is too slow to keep up, it slips (falls
+             behind by at most _SLIP_MS of wall time) instead of rushing to catch up.
+A key typed or link data arriving wakes the wait at the device time the wall clock has reached;
+what the device then does is exact in device time from there on.
 """
 import binascii
 import json
@@ -36,13 +52,15 @@ def _conf():
 conf = _conf()
 SPEED = conf.get("speed", 1)
 START = conf.get("tick_start", (1 << 30) - 20000) & _MASK
+CLOCK = conf.get("clock", "paced")
 root = conf.get("fs", "/tmp/holdtimer-sim-fs")
 serial = conf.get("serial", "5133000000000001")
 link_in = sys.stdin.buffer
 link_out = sys.stdout.buffer
 _events = open(conf["events"], "wb") if conf.get("events") else None
 _keys = open(conf["keys"], "rb") if conf.get("keys") else None
-_t0 = time.ticks_us()
+_SLIP_MS = const(100)  # paced: at most this much wall time behind before device time slips
+_SPIN = const(1000)    # this many zero-ms waits in a row with nothing to do move the clock 1 ms
 
 # Synthesized button timings (device ms) per gesture: (press, release) pairs from its start.
 GESTURES = {
@@ -52,18 +70,66 @@ GESTURES = {
     "triple": ((0, 120), (270, 390), (540, 660)),
 }
 
+# --- the virtual clock ------------------------------------------------------------------------
+_now = 0                 # device ms since the simulated power-up (not wrapped)
+_free = CLOCK != "paced"  # True: waits do not sleep
+_anchor = None           # paced: (wall us, device ms) from which wall-clock x SPEED is counted
+_spins = 0
+_in_session = False      # between the app's session_start and session_end traces
+
 
 def _elapsed():
     """Device ms since the simulated power-up (not wrapped)."""
-    return int(time.ticks_diff(time.ticks_us(), _t0) * SPEED) // 1000
+    return _now
 
 
 def ticks_ms():
-    return (START + _elapsed()) & _MASK
+    return (START + _now) & _MASK
+
+
+def _wall_ms():
+    """Device ms that wall-clock x SPEED has reached (paced mode)."""
+    w, v = _anchor
+    return v + int(time.ticks_diff(time.ticks_us(), w) * SPEED) // 1000
+
+
+def _pace():
+    """Leaves free-running for paced time when the clock is "script" and the script is done."""
+    global _free, _anchor
+    if _free and CLOCK == "script" and not _in_session and script_done():
+        _free = False
+    if not _free:
+        if _anchor is None:
+            _anchor = (time.ticks_us(), _now)
+        elif _wall_ms() - _now > _SLIP_MS * SPEED:
+            _anchor = (time.ticks_us(), _now)  # too far behind: slip, do not rush
+
+
+def _sleep_until(target, poll):
+    """Paced: sleep until wall-clock x SPEED reaches device ms `target` or (poll) input arrives.
+    Returns the poll result (a list of ready objects)."""
+    while True:
+        left = target - _wall_ms()
+        us = int(left * 1000 / SPEED) if left > 0 else 0
+        if us >= 2000:
+            ready = _poller.poll(us // 1000) if poll else time.sleep_us(us)
+        else:
+            ready = _poller.poll(0) if poll else None
+            if not ready and us:
+                time.sleep_us(us)
+                ready = _poller.poll(0) if poll else None
+        if ready or _wall_ms() >= target:
+            return ready or []
 
 
 def sleep_ms(ms):
-    time.sleep_us(int(ms * 1000 / SPEED))
+    global _now
+    _pace()
+    if ms <= 0:
+        return
+    if not _free:
+        _sleep_until(_now + ms, False)
+    _now += ms
 
 
 def _emit(line):
@@ -75,6 +141,7 @@ def _emit(line):
 _presses = []      # [start_ms, end_ms] intervals in device ms since power-up, in time order
 _script = []       # [(at_ms, gesture)] still to come
 _crash_at = []     # device ms at which button() raises (to exercise the crash log)
+_cut_at = []       # device ms at which the power is cut (the host kills the process)
 
 
 def _load_script():
@@ -83,9 +150,13 @@ def _load_script():
     for at, g in conf.get("script", ()):
         if g == "crash":
             _crash_at.append(int(at * 1000))
+        elif g == "cut":
+            _cut_at.append(int(at * 1000))
         else:
             _script.append((int(at * 1000), g))
     _script.sort()
+    _crash_at.sort()
+    _cut_at.sort()
 
 
 _load_script()
@@ -94,16 +165,17 @@ _load_script()
 def _add_gesture(at, name):
     for a, b in GESTURES.get(name, ()):
         _presses.append([at + a, at + b])
+    _presses.sort()
     _emit("P %d %s" % (at, name))
 
 
 def script_done():
-    """Every scripted press has begun (a long press may still be held when the session ends)."""
-    if _script:
+    """Every scripted press has begun (a long press may still be held when the session ends), and
+    no scripted crash or cut is still to come."""
+    if _script or _crash_at or _cut_at:
         return False
-    now = _elapsed()
     for p in _presses:
-        if p[0] > now:
+        if p[0] > _now:
             return False
     return True
 
@@ -116,9 +188,19 @@ def _pump(now):
         _presses.pop(0)
 
 
+def _cut(now):
+    if _cut_at and _cut_at[0] <= now:
+        # A power cut: nothing more happens on this device; the host kills the process (SIGKILL)
+        # when it reads this line, so no `finally` of the firmware runs.
+        _emit("X %d cut" % now)
+        while True:
+            time.sleep(3600)
+
+
 def button():
-    now = _elapsed()
+    now = _now
     _start(now)
+    _cut(now)
     if _crash_at and _crash_at[0] <= now:
         _crash_at.pop(0)
         raise RuntimeError("simulated crash (script)")
@@ -127,13 +209,17 @@ def button():
 
 
 def _next_edge(now):
+    """Device ms of the next scripted event or button edge after `now` (None: none known)."""
     t = None
-    if _script:
-        t = _script[0][0]
-    if _presses:
-        p = _presses[0]
+    for q in (_script, _crash_at, _cut_at):
+        if q:
+            e = q[0][0] if q is _script else q[0]
+            t = e if t is None or e < t else t
+    for p in _presses:
         e = p[0] if p[0] > now else p[1]
-        t = e if t is None else min(t, e)
+        if e > now:
+            t = e if t is None or e < t else t
+        break
     return t
 
 
@@ -153,7 +239,7 @@ def _read_keys():
             word = _keybuf.decode()
             _keybuf[:] = b""
             if word in GESTURES:
-                _add_gesture(_elapsed() + 1, word)
+                _add_gesture(_now + 1, word)
         elif len(_keybuf) < 16:
             _keybuf.extend(b)
 
@@ -173,25 +259,39 @@ def _start(now):
         _ready.append(now)
         for k in range(len(_script)):
             _script[k] = (_script[k][0] + now, _script[k][1])
-        for k in range(len(_crash_at)):
-            _crash_at[k] += now
+        for q in (_crash_at, _cut_at):
+            for k in range(len(q)):
+                q[k] += now
 
 
 def wait(ms):
-    """Sleep up to ms of device time, waking early for link data, typed keys or a scripted press."""
-    now = _elapsed()
-    _start(now)
-    edge = _next_edge(now)
-    if edge is not None:
-        ms = max(0, min(ms, edge - now))
-    us = int(ms * 1000 / SPEED)
-    if us >= 2000:
-        ready = _poller.poll(us // 1000)
-    else:
+    """Wait up to ms of device time, waking early for link data, typed keys or the next scripted
+    button edge; the clock then stands at the moment of waking. True if the link has data."""
+    global _now, _spins
+    _start(_now)
+    _pace()
+    target = _now + (ms if ms > 0 else 0)
+    edge = _next_edge(_now)
+    if edge is not None and edge < target:
+        target = edge
+    if _free or target <= _now:
         ready = _poller.poll(0)
-        if not ready and us:
-            time.sleep_us(us)
-            ready = _poller.poll(0)
+    else:
+        ready = _sleep_until(target, True)
+    if ready and not _free:
+        w = _wall_ms()  # woken early: the clock stands where wall-clock x SPEED has got to
+        if w > target:
+            w = target
+        if w > _now:
+            _now = w
+    elif not ready:
+        if target == _now:
+            _spins += 1
+            if _spins >= _SPIN:  # a loop that never lets time pass would hang the virtual clock
+                target += 1
+        if target != _now:
+            _spins = 0
+        _now = target
     link = False
     for obj, _ev in ready:
         if obj is _keys:
@@ -208,12 +308,12 @@ class Motor:
 
     def on(self, duty=65535):
         if not self.duty:
-            _emit("M %d 1" % _elapsed())
+            _emit("M %d 1 %d" % (_now, ticks_ms()))
         self.duty = duty
 
     def off(self):
         if self.duty:
-            _emit("M %d 0" % _elapsed())
+            _emit("M %d 0 %d" % (_now, ticks_ms()))
         self.duty = 0
 
 
@@ -234,6 +334,11 @@ def watchdog():
 
 def trace(name, *data):
     """Cue and state events from the app, for the terminal view and the tests."""
+    global _in_session
+    if name == "session_start":
+        _in_session = True
+    elif name == "session_end":
+        _in_session = False
     _emit("C %d %s %s" % (_elapsed(), name, " ".join(str(d) for d in data)))
     if name == "session_end" and conf.get("exit_when_done") and script_done():
         _emit("X %d done" % _elapsed())

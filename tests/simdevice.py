@@ -30,8 +30,13 @@ def flash_with(fs, routines):
             f.write(data)
 
 
-def start(fs, script=(), heap_kb=96, speed=100, press_on_wait=True, **kw):
-    """A started simulator; with press_on_wait it presses short whenever a set waits for a press."""
+def start(fs, script=(), heap_kb=96, speed=100, press_on_wait=True, clock=None, **kw):
+    """A started simulator; with press_on_wait it presses short whenever a set waits for a press.
+    Its clock is virtual (exact, as fast as the CPU allows) unless it has a link (the PC talks to
+    it in wall-clock time: then paced), or `clock` says otherwise."""
+    if clock is None:
+        clock = "paced" if kw.get("link") else "virtual"
+    kw["clock"] = clock
     holder = {}
 
     def on_event(ev):
