@@ -59,6 +59,7 @@ link_in = sys.stdin.buffer
 link_out = sys.stdout.buffer
 _events = open(conf["events"], "wb") if conf.get("events") else None
 _keys = open(conf["keys"], "rb") if conf.get("keys") else None
+_PRESS_WAIT = conf.get("press_on_wait")  # ms after a press_wait cue at which to press short
 _SLIP_MS = const(100)  # paced: at most this much wall time behind before device time slips
 _SPIN = const(1000)    # this many zero-ms waits in a row with nothing to do move the clock 1 ms
 
@@ -339,6 +340,8 @@ def trace(name, *data):
         _in_session = True
     elif name == "session_end":
         _in_session = False
+    elif name == "cue" and data and data[0] == "press_wait" and _PRESS_WAIT is not None:
+        _add_gesture(_now + _PRESS_WAIT, "short")  # the simulated user: done with the set
     _emit("C %d %s %s" % (_elapsed(), name, " ".join(str(d) for d in data)))
     if name == "session_end" and conf.get("exit_when_done") and script_done():
         _emit("X %d done" % _elapsed())

@@ -41,6 +41,19 @@ def test_seed_routine_runs_to_the_end_on_96kb_heap_with_every_cue_on_its_millise
     assert [s["i"] for s in log["steps"]] == list(range(sd.plan.count(doc)))
     holds = [s for s in log["steps"] if s["kind"] == sd.plan.HOLD]
     assert all(s["actual_ms"] == s["planned_ms"] for s in holds)
+    # what the user feels: every cue on its tick, the motor switched as the haptic table says
+    assert sd.late(sim) == []
+    assert sd.motor(sim) == sd.felt(got)
+    assert sum(1 for _t, on in sd.motor(sim) if on) >= len({at for _n, at, _i in got})
+    if not any(s["kind"] == sd.plan.PRESS for s in log["steps"]):
+        # and every step starts when the plan says, from the session's first tick
+        starts = {}
+        for name, at, i in got:
+            if name in ("prep", "hold", "rest", "switch", "rep"):
+                starts.setdefault(i, at)
+        planned = sd.planned_starts(doc, got[0][1])
+        assert starts == {i: planned[i] for i in starts} and len(starts) == sd.plan.count(doc)
+        assert got[-1][1] == (got[0][1] + sd.plan.total_ms(doc)) & sd.MASK
 
 
 def test_pause_skip_discomfort_and_end_are_cued_logged_and_timed(tmp_path):

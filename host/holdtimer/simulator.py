@@ -252,7 +252,8 @@ class Simulator:
 
     def __init__(self, fs, link=None, speed=1.0, script=(), heap_kb=PICO_HEAP_KB, exit_when_done=False,
                  hold_at_boot=False, usb=True, battery=80, serial="5133000000000001", tick_start=None,
-                 on_event=None, keep_frames=True, repl=False, firmware="auto", clock="paced"):
+                 on_event=None, keep_frames=True, repl=False, firmware="auto", clock="paced",
+                 press_on_wait=None):
         if firmware not in ("auto", "repo"):
             raise ValueError(firmware)
         if clock not in CLOCKS:
@@ -273,6 +274,7 @@ class Simulator:
         self.repl = repl
         self.firmware = firmware
         self.clock = clock
+        self.press_on_wait = press_on_wait  # ms: the device presses short itself after a press_wait cue
         self.events = []
         self.stderr = []
         self.boots = []          # [(kind "app"|"repl", firmware "flash"|"repo", why)] one per process
@@ -348,6 +350,7 @@ class Simulator:
             "fs": self.fs, "speed": self.speed, "serial": self.serial,
             "script": self.script if first else [], "hold_at_boot": self.hold_at_boot and first,
             "exit_when_done": self.exit_when_done, "usb": self.usb, "battery": self.battery,
+            "press_on_wait": self.press_on_wait,
             "clock": self.clock if first or self.clock != "script" else "paced",
             "events": "/dev/fd/%d" % ev_w, "keys": "/dev/fd/%d" % key_r,
         }
