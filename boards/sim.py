@@ -302,6 +302,48 @@ def wait(ms):
     return link
 
 
+# --- the flash's size: a Pico's, not the PC's disk ----------------------------------------------
+FLASH_KB = conf.get("flash_kb", 1408)  # MicroPython's filesystem on a 2 MB Pico: 1408 KB
+_BLOCK = const(4096)                    # LittleFS block
+
+
+def _used_blocks(path):
+    """Blocks the files under path would take on LittleFS: two per folder, one per started 4 KB of
+    each file (an estimate: LittleFS also inlines very small files in their folder's blocks)."""
+    n = 2
+    for ent in _os.ilistdir(path):
+        p = path + "/" + ent[0]
+        if ent[1] == 0x4000:
+            n += _used_blocks(p)
+        else:
+            n += (_os.stat(p)[6] + _BLOCK - 1) // _BLOCK
+    return n
+
+
+class _SimOs:
+    """The `os` module the firmware imports: the unix port's, except that statvfs describes the
+    simulated flash (FLASH_KB in 4 KB blocks, less what the flash directory holds; never more
+    than the PC's disk has free) instead of the PC's disk."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def statvfs(self, path="/"):
+        real = self._real.statvfs(root)
+        total = FLASH_KB * 1024 // _BLOCK
+        free = total - _used_blocks(root)
+        pc = real[1] * real[4] // _BLOCK
+        free = max(0, min(free, pc))
+        return (_BLOCK, _BLOCK, total, free, free, 0, 0, 0, 0, 255)
+
+
+_os = os
+sys.modules["os"] = _SimOs(os)
+
+
 # --- motor, battery, watchdog -----------------------------------------------------------------
 class Motor:
     def __init__(self):

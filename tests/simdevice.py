@@ -1,6 +1,7 @@
 """Helpers for tests that run the real firmware on the simulated device (holdtimer.simulator)."""
 import glob
 import os
+import threading
 
 from conftest import REPO, ROUTINES, TESTS_FW, run_micropython
 from holdtimer import fw, simulator
@@ -36,23 +37,37 @@ PRESS_WAIT_MS = 1500  # a set at your own pace takes the simulated user this lon
 
 
 def start(fs, script=(), heap_kb=96, speed=100, press_on_wait=True, clock=None, **kw):
-    """A started simulator; with press_on_wait it presses short whenever a set waits for a press.
+    """A started simulator; with press_on_wait it presses short whenever a set waits for a press
+    (press_on_wait may be a function: then only while it returns True).
     Its clock is virtual (exact, as fast as the CPU allows) unless it has a link (the PC talks to
     it in wall-clock time: then paced), or `clock` says otherwise."""
     if clock is None:
         clock = "paced" if kw.get("link") else "virtual"
     kw["clock"] = clock
-    holder = {}
-    if press_on_wait and clock != "paced":
+    holder = {"done": set()}
+    if press_on_wait is True and clock != "paced":
         kw["press_on_wait"] = PRESS_WAIT_MS  # pressed by the device itself, at an exact device time
         press_on_wait = False
+    when = press_on_wait if callable(press_on_wait) else (lambda: bool(press_on_wait))
+    lock = threading.Lock()
+
+    def press_pending():
+        """Presses short once for every press_wait cue not pressed yet, while when() holds."""
+        if not when():
+            return
+        with lock:
+            for e in holder["sim"].cues():
+                if e.name == "cue" and e.data.startswith("press_wait") and id(e) not in holder["done"]:
+                    holder["done"].add(id(e))
+                    holder["sim"].press("short")
 
     def on_event(ev):
-        if press_on_wait and ev.kind == "C" and ev.name == "cue" and ev.data.startswith("press_wait"):
-            holder["sim"].press("short")
+        if ev.kind == "C" and ev.name == "cue" and ev.data.startswith("press_wait"):
+            press_pending()
 
     sim = simulator.Simulator(fs, speed=speed, script=script, heap_kb=heap_kb, on_event=on_event, **kw)
     holder["sim"] = sim
+    sim.press_pending = press_pending  # call after when() has become true
     return sim.start()
 
 

@@ -193,3 +193,21 @@ def test_the_terminal_view_fits_80_columns(tmp_path):
             assert bool(cell & bit) == bool(rows[y][x])
     wide = view.screen(frame, columns=200).splitlines()
     assert len(wide[0]) == 128
+
+
+def test_the_device_reports_the_simulated_flash_not_the_pcs_disk(tmp_path):
+    import re
+
+    link = str(tmp_path / "link")
+    fs = tmp_path / "flash"
+    sim = simulator.Simulator(str(fs), link=link, heap_kb=192).start()
+    try:
+        r = subprocess.run([EXE, "devices", "--port", link, "--info"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        free_kb = int(re.search(r"free (\d+) KB", r.stdout).group(1))
+        assert 1300 <= free_kb <= 1408, r.stdout  # a Pico's 1408 KB filesystem, less what is on it
+        (fs / "big.bin").write_bytes(b"\0" * 100 * 1024)
+        r = subprocess.run([EXE, "devices", "--port", link, "--info"], capture_output=True, text=True, timeout=60)
+        assert int(re.search(r"free (\d+) KB", r.stdout).group(1)) == free_kb - 100, r.stdout
+    finally:
+        sim.stop()
