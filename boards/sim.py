@@ -13,12 +13,12 @@ time (the presses are intervals in device ms), never by sampling the wall clock.
   "virtual"  wait() never sleeps: the run goes as fast as the CPU allows and is exactly the same
              whatever `speed` is (the tests);
   "script"   as "virtual" while the script has something left to do (a scripted press, crash or cut
-             still to come, or the session it started still running), then "paced" (holdtimer sim
-             --script);
+             still to come or held, or a session running, or less than _GRACE ms since), then
+             "paced" (holdtimer sim --script);
   "paced"    interactive use (keys typed, the USB link): a wait sleeps until wall-clock x `speed`
              reaches its deadline, waking early for link data or a key. Device time never runs
              ahead of wall-clock x speed; when the machine is too slow to keep up, it slips (falls
-             behind by at most _SLIP_MS of wall time) instead of rushing to catch up.
+             behind by at most 100 ms of wall time; boards/sim_extra.py) instead of rushing to catch up.
 A key typed or link data arriving wakes the wait at the device time the wall clock has reached;
 what the device then does is exact in device time from there on.
 """
@@ -60,7 +60,6 @@ link_out = sys.stdout.buffer
 _events = open(conf["events"], "wb") if conf.get("events") else None
 _keys = open(conf["keys"], "rb") if conf.get("keys") else None
 _PRESS_WAIT = conf.get("press_on_wait")  # ms after a press_wait cue at which to press short
-_SLIP_MS = const(100)  # paced: at most this much wall time behind before device time slips
 _SPIN = const(1000)    # this many zero-ms waits in a row with nothing to do move the clock 1 ms
 
 # Synthesized button timings (device ms) per gesture: (press, release) pairs from its start.
@@ -74,9 +73,10 @@ GESTURES = {
 # --- the virtual clock ------------------------------------------------------------------------
 _now = 0                 # device ms since the simulated power-up (not wrapped)
 _free = CLOCK != "paced"  # True: waits do not sleep
-_anchor = None           # paced: (wall us, device ms) from which wall-clock x SPEED is counted
 _spins = 0
 _in_session = False      # between the app's session_start and session_end traces
+_idle_at = None          # device ms since which the script is over and no session runs
+_GRACE = const(2000)     # ms after that before the clock is paced (or the run ends)
 
 
 def _elapsed():
@@ -88,39 +88,33 @@ def ticks_ms():
     return (START + _now) & _MASK
 
 
-def _wall_ms():
-    """Device ms that wall-clock x SPEED has reached (paced mode)."""
-    w, v = _anchor
-    return v + int(time.ticks_diff(time.ticks_us(), w) * SPEED) // 1000
+def _idle():
+    """True once the script is over (every press released, no crash or cut to come) and no
+    session has run for _GRACE ms since: nothing scripted can happen any more."""
+    global _idle_at
+    if _in_session or _script or _crash_at or _cut_at or _presses:
+        _idle_at = None
+        return False
+    if _idle_at is None:
+        _idle_at = _now
+    return _now - _idle_at >= _GRACE
 
 
 def _pace():
-    """Leaves free-running for paced time when the clock is "script" and the script is done."""
-    global _free, _anchor
-    if _free and CLOCK == "script" and not _in_session and script_done():
-        _free = False
+    """Leaves free-running for paced time when the clock is "script" and the script is over; with
+    exit_when_done, a free-running device whose script is over and no session runs powers off."""
+    global _free
+    if _free and CLOCK != "paced" and _idle():
+        if conf.get("exit_when_done"):
+            _emit("X %d idle" % _now)
+            sys.stderr.write("holdtimer sim: the script is over and no session is running\n")
+            raise SystemExit(3)
+        if CLOCK == "script":
+            _free = False
     if not _free:
-        if _anchor is None:
-            _anchor = (time.ticks_us(), _now)
-        elif _wall_ms() - _now > _SLIP_MS * SPEED:
-            _anchor = (time.ticks_us(), _now)  # too far behind: slip, do not rush
+        import sim_extra  # the paced clock: loaded only when the device is used interactively
 
-
-def _sleep_until(target, poll):
-    """Paced: sleep until wall-clock x SPEED reaches device ms `target` or (poll) input arrives.
-    Returns the poll result (a list of ready objects)."""
-    while True:
-        left = target - _wall_ms()
-        us = int(left * 1000 / SPEED) if left > 0 else 0
-        if us >= 2000:
-            ready = _poller.poll(us // 1000) if poll else time.sleep_us(us)
-        else:
-            ready = _poller.poll(0) if poll else None
-            if not ready and us:
-                time.sleep_us(us)
-                ready = _poller.poll(0) if poll else None
-        if ready or _wall_ms() >= target:
-            return ready or []
+        sim_extra.anchor(_now)
 
 
 def sleep_ms(ms):
@@ -129,7 +123,7 @@ def sleep_ms(ms):
     if ms <= 0:
         return
     if not _free:
-        _sleep_until(_now + ms, False)
+        sys.modules["sim_extra"].sleep_until(_now + ms, None)
     _now += ms
 
 
@@ -278,9 +272,9 @@ def wait(ms):
     if _free or target <= _now:
         ready = _poller.poll(0)
     else:
-        ready = _sleep_until(target, True)
+        ready = sys.modules["sim_extra"].sleep_until(target, _poller)
     if ready and not _free:
-        w = _wall_ms()  # woken early: the clock stands where wall-clock x SPEED has got to
+        w = sys.modules["sim_extra"].wall_ms()  # woken early: the clock stands where wall-clock x SPEED has got to
         if w > target:
             w = target
         if w > _now:
@@ -303,45 +297,14 @@ def wait(ms):
 
 
 # --- the flash's size: a Pico's, not the PC's disk ----------------------------------------------
-FLASH_KB = conf.get("flash_kb", 1408)  # MicroPython's filesystem on a 2 MB Pico: 1408 KB
-_BLOCK = const(4096)                    # LittleFS block
+if conf.get("flash_kb"):
+    # The firmware's `os` then reports the simulated flash's size, not the PC's disk (it costs the
+    # simulated heap about 2 KB, so the 96 KB device tests go without it).
+    import sim_flash
 
-
-def _used_blocks(path):
-    """Blocks the files under path would take on LittleFS: two per folder, one per started 4 KB of
-    each file (an estimate: LittleFS also inlines very small files in their folder's blocks)."""
-    n = 2
-    for ent in _os.ilistdir(path):
-        p = path + "/" + ent[0]
-        if ent[1] == 0x4000:
-            n += _used_blocks(p)
-        else:
-            n += (_os.stat(p)[6] + _BLOCK - 1) // _BLOCK
-    return n
-
-
-class _SimOs:
-    """The `os` module the firmware imports: the unix port's, except that statvfs describes the
-    simulated flash (FLASH_KB in 4 KB blocks, less what the flash directory holds; never more
-    than the PC's disk has free) instead of the PC's disk."""
-
-    def __init__(self, real):
-        self._real = real
-
-    def __getattr__(self, name):
-        return getattr(self._real, name)
-
-    def statvfs(self, path="/"):
-        real = self._real.statvfs(root)
-        total = FLASH_KB * 1024 // _BLOCK
-        free = total - _used_blocks(root)
-        pc = real[1] * real[4] // _BLOCK
-        free = max(0, min(free, pc))
-        return (_BLOCK, _BLOCK, total, free, free, 0, 0, 0, 0, 255)
-
-
-_os = os
-sys.modules["os"] = _SimOs(os)
+    sim_flash.root, sim_flash.kb = root, conf["flash_kb"]
+    sys.modules["os"] = sim_flash
+    del sim_flash
 
 
 # --- motor, battery, watchdog -----------------------------------------------------------------
@@ -380,7 +343,7 @@ def trace(name, *data):
     global _in_session
     if name == "session_start":
         _in_session = True
-    elif name == "session_end":
+    elif name == "session_end" or name == "boot":  # boot: the app (re)started, e.g. after a crash
         _in_session = False
     elif name == "cue" and data and data[0] == "press_wait" and _PRESS_WAIT is not None:
         _add_gesture(_now + _PRESS_WAIT, "short")  # the simulated user: done with the set

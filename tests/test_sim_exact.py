@@ -32,7 +32,7 @@ def _trace(sim):
 def _run(tmp_path, speed, clock):
     fs = str(tmp_path / ("flash-%s-%g" % (clock, speed)))
     sd.flash_with(fs, [(RID, SEEDS[RID][1])])
-    sim = simulator.Simulator(fs, speed=speed, script=SCRIPT, heap_kb=96, exit_when_done=True, clock=clock)
+    sim = simulator.Simulator(fs, speed=speed, script=SCRIPT, heap_kb=192, exit_when_done=True, clock=clock)
     sim.start()
     try:
         rc = sim.wait(120)
@@ -69,7 +69,7 @@ def test_sim_command_at_speed_400_takes_a_scripted_long_press_as_long(tmp_path):
         fs = str(tmp_path / ("flash" + speed))
         sd.flash_with(fs, [(RID, SEEDS[RID][1])])
         r = subprocess.run([EXE, "sim", "--fs", fs, "--speed", speed, "--script", str(script), "--headless",
-                            "--exit-when-done", "--heap", "96"], capture_output=True, text=True, timeout=120)
+                            "--exit-when-done", "--heap", "192"], capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
         assert "gesture      long" in r.stdout and "session_end  done" in r.stdout, r.stdout[-2000:]
         (name,) = os.listdir(os.path.join(fs, "logs"))
@@ -172,7 +172,7 @@ def test_the_terminal_view_fits_80_columns(tmp_path):
 
     fs = str(tmp_path / "flash")
     sd.flash_with(fs, [(RID, SEEDS[RID][1])])
-    sim = sd.start(fs, script=[(0.5, "long")], exit_when_done=True)
+    sim = sd.start(fs, script=[(0.5, "long")], exit_when_done=True, heap_kb=192)
     try:
         sim.wait(120)
     finally:
@@ -200,7 +200,7 @@ def test_the_device_reports_the_simulated_flash_not_the_pcs_disk(tmp_path):
 
     link = str(tmp_path / "link")
     fs = tmp_path / "flash"
-    sim = simulator.Simulator(str(fs), link=link, heap_kb=192).start()
+    sim = simulator.Simulator(str(fs), link=link, heap_kb=192, flash_kb=simulator.PICO_FLASH_KB).start()
     try:
         r = subprocess.run([EXE, "devices", "--port", link, "--info"], capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
@@ -211,3 +211,31 @@ def test_the_device_reports_the_simulated_flash_not_the_pcs_disk(tmp_path):
         assert int(re.search(r"free (\d+) KB", r.stdout).group(1)) == free_kb - 100, r.stdout
     finally:
         sim.stop()
+
+
+def test_exit_when_done_ends_a_run_whose_session_can_never_end(tmp_path):
+    """A crash cuts the session: the device restarts into the resume offer, nothing scripted is
+    left, so --exit-when-done powers it off (status 3) instead of idling on virtual time forever."""
+    fs = str(tmp_path / "flash")
+    sd.flash_with(fs, [(RID, SEEDS[RID][1])])
+    sim = sd.start(fs, script=[(0.5, "long"), (30, "crash")], exit_when_done=True, heap_kb=192)
+    try:
+        rc = sim.wait(60)
+    finally:
+        sim.stop()
+    assert rc == 3
+    assert any(e.kind == "X" and e.name == "idle" for e in sim.events)
+    assert "no session is running" in "".join(sim.stderr)
+
+
+def test_a_script_of_one_long_press_stays_on_virtual_time_for_the_whole_session(tmp_path):
+    """clock "script" (the CLI's): the session started by `1 long` runs free to its end even at
+    speed 1 (the clock is paced only once the script is over and no session runs)."""
+    fs = str(tmp_path / "flash")
+    sd.flash_with(fs, [(RID, SEEDS[RID][1])])
+    sim = simulator.Simulator(fs, speed=1, script=[(1, "long")], exit_when_done=True, clock="script").start()
+    try:
+        rc = sim.wait(60)  # 535 s of device time
+    finally:
+        sim.stop()
+    assert rc == 0 and [e.data.split()[0] for e in sim.cues() if e.name == "session_end"] == ["done"]

@@ -27,6 +27,7 @@ SCRIPT_EVENTS = GESTURES + ("crash", "cut")  # crash: an exception in the app; c
 # paced; "paced" follows wall-clock x speed (interactive use).
 CLOCKS = ("virtual", "script", "paced")
 PICO_HEAP_KB = 192
+PICO_FLASH_KB = 1408  # MicroPython's filesystem on a 2 MB Pico
 
 
 def micropython_exe():
@@ -108,7 +109,7 @@ def build_for_sim(out):
     os.makedirs(out, exist_ok=True)
     cmd = mpy_cross_cmd() + ["-march=" + native_arch()]
     jobs = []
-    for d, names in ((fw.path(), None), (fw.boards_path(), ("sim.py",))):
+    for d, names in ((fw.path(), None), (fw.boards_path(), ("sim.py", "sim_extra.py", "sim_flash.py"))):
         for n in sorted(os.listdir(d)):
             if n.endswith(".py") and n != "__init__.py" and (names is None or n in names):
                 if n == "main.py":
@@ -253,7 +254,7 @@ class Simulator:
     def __init__(self, fs, link=None, speed=1.0, script=(), heap_kb=PICO_HEAP_KB, exit_when_done=False,
                  hold_at_boot=False, usb=True, battery=80, serial="5133000000000001", tick_start=None,
                  on_event=None, keep_frames=True, repl=False, firmware="auto", clock="paced",
-                 press_on_wait=None):
+                 press_on_wait=None, flash_kb=None):
         if firmware not in ("auto", "repo"):
             raise ValueError(firmware)
         if clock not in CLOCKS:
@@ -274,6 +275,7 @@ class Simulator:
         self.repl = repl
         self.firmware = firmware
         self.clock = clock
+        self.flash_kb = flash_kb  # the simulated flash's size that statvfs reports (None: the PC's disk)
         self.press_on_wait = press_on_wait  # ms: the device presses short itself after a press_wait cue
         self.events = []
         self.stderr = []
@@ -350,7 +352,7 @@ class Simulator:
             "fs": self.fs, "speed": self.speed, "serial": self.serial,
             "script": self.script if first else [], "hold_at_boot": self.hold_at_boot and first,
             "exit_when_done": self.exit_when_done, "usb": self.usb, "battery": self.battery,
-            "press_on_wait": self.press_on_wait,
+            "press_on_wait": self.press_on_wait, "flash_kb": self.flash_kb,
             "clock": self.clock if first or self.clock != "script" else "paced",
             "events": "/dev/fd/%d" % ev_w, "keys": "/dev/fd/%d" % key_r,
         }

@@ -59,7 +59,7 @@ def run(args):
                               heap_kb=args.heap or simulator.PICO_HEAP_KB, exit_when_done=args.exit_when_done,
                               hold_at_boot=args.hold_button, on_event=view.event, keep_frames=False,
                               repl=not (args.no_repl or args.exit_when_done), firmware=args.firmware,
-                              clock="script" if script else "paced")
+                              clock="script" if script else "paced", flash_kb=simulator.PICO_FLASH_KB)
     stop = threading.Event()
 
     def on_signal(signum, frame):
