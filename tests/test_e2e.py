@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import simdevice as sd
 
@@ -23,7 +24,11 @@ def test_sync_run_pull_review_over_the_simulated_link(tmp_path):
     env = dict(os.environ, HOLDTIMER_HOME=str(tmp_path / "home"))
     link = str(tmp_path / "link")
     routines = sorted(glob.glob(os.path.join(sd.REPO, "routines", "*.json")))
-    sim = sd.start(str(tmp_path / "flash"), link=link, speed=100, heap_kb=192)  # the Pico's heap
+    # The device's clock is paced (the PC talks to it in wall-clock time), so the session must not
+    # be able to end before the test has tried the prune: the first routine has a press-when-done
+    # set, and nobody presses it until `go` is set.
+    go = threading.Event()
+    sim = sd.start(str(tmp_path / "flash"), link=link, speed=100, heap_kb=192, press_on_wait=go.is_set)
     try:
         r = cli(env, "sync", "--port", link, *routines)
         assert r.returncode == 0, r.stderr
@@ -36,8 +41,12 @@ def test_sync_run_pull_review_over_the_simulated_link(tmp_path):
         sim.press("long")  # starts the first routine of the menu
         start = sim.wait_for(lambda e: e.kind == "C" and e.name == "session_start", 30)
         rid = start.data.split()[0]
+        assert any(ex.get("press") for ex in sd.seeds()[rid][0]["ex"]), rid
         r = cli(env, "sync", "--port", link, "--prune", routines[0])
         assert r.returncode != 0 and "session" in r.stderr, r.stdout + r.stderr
+        assert not [e for e in sim.cues() if e.name == "session_end"]
+        go.set()
+        sim.press_pending()
         sim.wait_for(lambda e: e.kind == "C" and e.name == "session_end", 120)
 
         r = cli(env, "pull", "--port", link)

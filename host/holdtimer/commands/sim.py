@@ -1,13 +1,20 @@
 """`holdtimer sim`: the simulated device, drawn in the terminal, with its serial link at a path."""
+import math
 import os
+
+SPEED_MIN, SPEED_MAX = 0.01, 1000
 
 
 def add_arguments(p):
     p.add_argument("--link", metavar="PATH", help="where the device's serial link appears (a symlink to a pseudo-terminal)")
     p.add_argument("--fs", metavar="DIR", help="directory standing for the device's flash, kept between runs "
                    "(default: sim-fs in the holdtimer data directory)")
-    p.add_argument("--speed", type=float, default=1.0, metavar="N", help="clock N times faster than real time")
-    p.add_argument("--script", metavar="FILE", help="timed presses, one a line: <seconds since start> short|long|double|triple")
+    p.add_argument("--speed", type=float, default=1.0, metavar="N",
+                   help="device time runs N times faster than real time, N from %g to %g (default 1); a "
+                   "--script runs as fast as the computer can, exactly the same at any N, and only what "
+                   "follows it goes at N" % (SPEED_MIN, SPEED_MAX))
+    p.add_argument("--script", metavar="FILE", help="timed presses, one a line: <seconds since start> "
+                   "short|long|double|triple (or crash: an error in the app, cut: a power cut)")
     p.add_argument("--heap", type=int, default=None, metavar="KB", help="cap the MicroPython heap (default: the Pico's, 192)")
     p.add_argument("--headless", action="store_true", help="draw nothing in the terminal")
     p.add_argument("--frames", metavar="DIR", help="save each new screen as a PNG there")
@@ -30,8 +37,9 @@ def run(args):
     from holdtimer.errors import UserError
     from holdtimer.paths import data_dir
 
-    if args.speed <= 0 or args.speed > 1000:
-        raise UserError("--speed must be between 0 and 1000")
+    if not (math.isfinite(args.speed) and SPEED_MIN <= args.speed <= SPEED_MAX):
+        raise UserError("--speed %g is out of range: give a number from %g to %g (times real time)"
+                        % (args.speed, SPEED_MIN, SPEED_MAX))
     script = []
     if args.script:
         try:
@@ -50,7 +58,8 @@ def run(args):
     sim = simulator.Simulator(fs, link=args.link, speed=args.speed, script=script,
                               heap_kb=args.heap or simulator.PICO_HEAP_KB, exit_when_done=args.exit_when_done,
                               hold_at_boot=args.hold_button, on_event=view.event, keep_frames=False,
-                              repl=not (args.no_repl or args.exit_when_done), firmware=args.firmware)
+                              repl=not (args.no_repl or args.exit_when_done), firmware=args.firmware,
+                              clock="script" if script else "paced", flash_kb=simulator.PICO_FLASH_KB)
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -106,9 +115,7 @@ class _View:
             if self.frames_dir:
                 simulator.frame_to_png(ev.data, os.path.join(self.frames_dir, "frame-%05d.png" % self.n))
             if self.interactive:
-                sys.stdout.write("\x1b[H\x1b[2J" + simulator.frame_to_text(ev.data) + "\n")
-                sys.stdout.write("t=%8.1fs  %s\nkeys: s=short l=long d=double t=triple  Ctrl-C quits\n"
-                                 % (ev.ms / 1000, self.last_cue))
+                sys.stdout.write("\x1b[H\x1b[2J" + self.screen(ev))
                 sys.stdout.flush()
         elif ev.kind == "C":
             self.last_cue = "%s %s" % (ev.name, ev.data)
@@ -121,6 +128,22 @@ class _View:
             print("holdtimer sim: %s: %s (firmware: %s)" % (why, "the REPL has the link" if ev.name == "repl"
                   else "main.py runs", "installed on the flash" if firmware == "flash" else "this checkout's"),
                   file=sys.stderr, flush=True)
+
+
+    def screen(self, ev, columns=None):
+        """The frame and two status lines, fitted to the terminal's width: half blocks (128
+        columns) when it is wide enough, else braille (64 columns, every pixel kept)."""
+        import shutil
+
+        from holdtimer import simulator
+
+        if columns is None:
+            columns = shutil.get_terminal_size((80, 24)).columns
+        art = simulator.frame_to_text(ev.data) if columns >= 128 else simulator.frame_to_braille(ev.data)
+        status = "t=%.1fs  %s" % (ev.ms / 1000, self.last_cue)
+        keys = "keys: s=short l=long d=double t=triple  Ctrl-C quits"
+        width = max(columns - 1, 20)
+        return art + "\n" + status[:width] + "\n" + keys[:width] + "\n"
 
 
 class _Keys:
