@@ -14,9 +14,12 @@ import board
 import engine
 import gestures
 import haptics
+import logops  # noqa: F401 - storage's log operations: loaded with the app, never in a fragmented heap
+import logwalk  # noqa: F401
 import plan
 import routine
 import screens
+import screens_extra  # noqa: F401 - loaded once with the app: an import later needs a large free block
 import storage
 import ticks
 
@@ -106,7 +109,6 @@ class App:
                 self.resume_at = (rp[0], rp[5] + 1, rp[2]) if rp else ("?", 0, 0)
             except (OSError, ValueError, MemoryError):
                 self.resume_at = ("?", 0, 0)
-        _unload(_SESSION_FREE)  # the log walker is not needed until the PC or a new session asks
         self.st.forget()
         gc.collect()
         pct, usb = board.battery()
@@ -303,7 +305,6 @@ class App:
     def _begin(self, doc, now, at, offset=0):
         if self.link is not None:
             self.link.drop()  # a routine half received is refused now anyway: free its buffer
-        _unload(_SESSION_FREE)
         self.st.forget()
         gc.collect()
         self.eng = engine.Engine(doc, now, at, offset)

@@ -49,6 +49,21 @@ def _log_crash(e):
         board.trace("crash", repr(e).replace(" ", "_")[:60])
 
 
+# The app's modules, leaves first. Each is imported on its own with a collection after it, so the
+# temporaries of one import are freed before the next loads: a lower peak than importing app (which
+# would load them all nested, each on top of the others' temporaries), and no holes left between
+# the modules for a later import to miss.
+_MODULES = ("ticks", "sessionlog", "storage", "routine", "plan", "engine", "gestures", "haptics", "screens",
+            "screens_extra", "logwalk", "logops")
+
+
+def _load():
+    for name in _MODULES:
+        if name not in sys.modules:
+            __import__(name)
+            gc.collect()
+
+
 def crash_loop(times, now, limit=MAX_RESTARTS, window=RESTART_WINDOW_MS):
     """Record a crash at tick `now` in `times` (the ticks of earlier crashes, kept to the window) and
     say whether `limit` crashes have happened within `window` ms: only then does the app stop."""
@@ -65,6 +80,7 @@ def run():
     crashes = []
     while True:
         try:
+            _load()
             import app
 
             gc.collect()  # free what the imports left behind before the app allocates

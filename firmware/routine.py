@@ -12,8 +12,6 @@ parse only, so a session that never validates (it needs just field() and the con
 carry the checker's ~15 KB of bytecode (~30 KB of heap on the 64-bit simulator). Its names (TOP_KEYS,
 EX_INTS, KINDS, _Parser, ...) are reachable as routine.<name> too (module __getattr__, loading it).
 """
-import canon
-
 VERSION = 1
 
 # Defaults of exercise keys (docs/routines.md). "prep" defaults to the routine's "prep".
@@ -72,11 +70,15 @@ def compact(doc):
             out[k] = exs
         else:
             out[k] = doc[k]
+    import canon  # the serializer: the PC and the validator need it, a session does not
+
     return canon.dumps(out)
 
 
 def content_hash(data):
     """16 hex digits (first 64 bits of the SHA-256) of the bytes `data`."""
+    import canon
+
     return canon.content_hash(data)
 
 

@@ -307,7 +307,6 @@ def __getattr__(name):
 
     import screens_extra
 
-    del sys.modules["screens_extra"]
     try:
         return getattr(screens_extra, name)
     except AttributeError:

@@ -188,6 +188,21 @@ def _after(a, b):
     return (((a - b) & MASK) ^ (1 << 29)) - (1 << 29)
 
 
+def log_bytes(fs):
+    """The bytes of the one session log file on a simulated flash, each session's random uid (the
+    last 8 bytes of its header) and the header's check masked: what must be the same run to run."""
+    (name,) = os.listdir(os.path.join(fs, "logs"))
+    with open(os.path.join(fs, "logs", name), "rb") as f:
+        data = bytearray(f.read())
+    pos = 0
+    while pos + 4 <= len(data):
+        typ, plen = data[pos], data[pos + 1]
+        if typ == sessionlog.HEADER and data[pos + 2] >= 2:
+            data[pos + 2 + plen - sessionlog.UID_LEN:pos + 4 + plen] = b"\0" * (sessionlog.UID_LEN + 2)
+        pos += plen + 4
+    return bytes(data)
+
+
 def logs(fs):
     """[(name, sessionlog.read dict)] of the session logs on a (stopped) simulated flash, read with
     the firmware's own storage code: sessions share segment files there."""

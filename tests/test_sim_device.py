@@ -273,7 +273,6 @@ def test_resume_screen_short_discards_the_cut_session(tmp_path):
     assert after["end"] == "abandoned" and after["steps"] == before["steps"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 9: resumed offsets")
 def test_resumed_session_continues_the_step_offsets_and_counts_the_time_before_the_cut(tmp_path):
     rid = "king-hip-hamstring"
     doc = SEEDS[rid][0]

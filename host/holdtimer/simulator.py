@@ -27,6 +27,10 @@ SCRIPT_EVENTS = GESTURES + ("crash", "cut")  # crash: an exception in the app; c
 # paced; "paced" follows wall-clock x speed (interactive use).
 CLOCKS = ("virtual", "script", "paced")
 PICO_HEAP_KB = 192
+# The simulated board (boards/sim.py: virtual clock, scripts, the event pipe to this process) costs
+# the heap about this much more than a Pico's board module (boards/pico.py); the process gets it on
+# top of `heap_kb`, so that `heap_kb` is what the firmware itself has, as on the device.
+SIM_BOARD_KB = 8
 PICO_FLASH_KB = 1408  # MicroPython's filesystem on a 2 MB Pico
 
 
@@ -364,7 +368,7 @@ class Simulator:
         env = dict(os.environ, HOLDTIMER_SIM_CONF=conf_path, HOLDTIMER_FIRMWARE=self._build,
                    HOLDTIMER_SIM_BOOT=kind, HOLDTIMER_SIM_FIRMWARE=firmware,
                    HOLDTIMER_SIM_REPL="1" if self.repl else "0")
-        cmd = [micropython_exe(), "-X", "heapsize=%dk" % self.heap_kb]
+        cmd = [micropython_exe(), "-X", "heapsize=%dk" % (self.heap_kb + SIM_BOARD_KB)]
         if kind == "repl":
             cmd.append("-i")
         cmd.append(os.path.join(self._build, "sim_main.py"))

@@ -15,7 +15,7 @@ def add_arguments(p):
                    "follows it goes at N" % (SPEED_MIN, SPEED_MAX))
     p.add_argument("--script", metavar="FILE", help="timed presses, one a line: <seconds since start> "
                    "short|long|double|triple (or crash: an error in the app, cut: a power cut)")
-    p.add_argument("--heap", type=int, default=None, metavar="KB", help="cap the MicroPython heap (default: the Pico's, 192)")
+    p.add_argument("--heap", type=int, default=None, metavar="KB", help="the heap the firmware gets (default: the Pico's, 192; the simulated board's own 8 KB comes on top)")
     p.add_argument("--headless", action="store_true", help="draw nothing in the terminal")
     p.add_argument("--frames", metavar="DIR", help="save each new screen as a PNG there")
     p.add_argument("--exit-when-done", action="store_true", help="exit once the script has run and the session it started has ended")
