@@ -75,7 +75,9 @@ def make_log(doc, seq, wall=None, boot=1, uptime_ms=120000, end="done", stop_aft
         offset += actual + p * 10000
     if stop_after is not None and out and end is not None:
         out[-1]["ended"] = True
-    return {"seq": seq, "routine_id": doc["id"], "routine_hash": doc_hash(doc), "boot": boot,
+    import hashlib
+    uid = hashlib.sha256(("%d/%d/%d/%s" % (seq, boot, uptime_ms, doc["id"])).encode()).hexdigest()[:16]
+    return {"seq": seq, "uid": uid, "routine_id": doc["id"], "routine_hash": doc_hash(doc), "boot": boot,
             "uptime_ms": uptime_ms, "wall": wall,
             "planned_steps": plan.count(doc) if planned_steps else None,
             "steps": out, "end": end, "resumed": [{"boot": boot + k + 1, "uptime_ms": 3000, "wall": 0, "i": out[len(out) // 2]["i"],
@@ -150,7 +152,8 @@ def encode_log(parsed):
     buf = bytearray(sl.MAX_RECORD)
     out = bytearray()
     n = sl.encode_header(buf, parsed["seq"], parsed["routine_id"], parsed["routine_hash"], parsed["boot"],
-                         parsed["uptime_ms"], parsed["wall"] or 0, parsed["planned_steps"] or 0)
+                         parsed["uptime_ms"], parsed["wall"] or 0, parsed["planned_steps"] or 0,
+                         bytes.fromhex(parsed["uid"]) if parsed.get("uid") else None)
     out += buf[:n]
     resumes = {}
     for r in parsed.get("resumed") or ():

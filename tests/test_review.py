@@ -28,7 +28,7 @@ def st(tmp_path):
 
 def one(st, log, wall=None, source=None):
     st.add_session(log, SERIAL, wall, source or ("device" if wall else "unknown"))
-    return st.find_session(store_mod.session_uid(SERIAL, log["seq"]))
+    return st.find_session(store_mod.session_uid(SERIAL, log["seq"], log.get("uid")))
 
 
 # ---------------------------------------------------------------- one session, in words
@@ -312,6 +312,31 @@ def test_pull_reconstructs_wall_time_only_within_the_current_boot(st, monkeypatc
     assert by[3]["time_source"] == "unknown" and by[3]["started_at"] is None
 
 
+def test_a_reflashed_device_or_a_second_simulated_one_is_never_dropped_as_already_stored(st):
+    # Issue 9: seq restarts at 1 on an erased flash, and every simulated device has the same serial:
+    # session 1 of the new flash was taken for the stored session 1 and confirmed (then deleted).
+    first = g.make_log(g.TWICE_DAILY, 1, wall=int(g.ts(2024, 5, 1)))
+    res = pull_cmd.pull(FakeClient(logs_of(first)), st, sessionlog.read)
+    assert res["new"] == 1
+    again = dict(g.make_log(g.TWICE_DAILY, 1, wall=int(g.ts(2024, 5, 9))), uid="ab" * 8)  # same seq, new flash
+    c = FakeClient(logs_of(again))
+    res = pull_cmd.pull(c, st, sessionlog.read)
+    assert res["new"] == 1 and res["same"] == 0 and st.count() == 2 and c.confirmed == ["1.log"]
+    # pulled again: the same session (its uid), confirmed, not stored twice
+    res = pull_cmd.pull(FakeClient(logs_of(again)), st, sessionlog.read)
+    assert res["same"] == 1 and res["new"] == 0 and st.count() == 2
+
+
+def test_a_log_whose_header_is_another_session_is_neither_stored_nor_confirmed(st):
+    other = g.make_log(g.TWICE_DAILY, 7)
+    c = FakeClient({"5.log": g.encode_log(other), "6.log": g.encode_log(g.make_log(g.TWICE_DAILY, 6))})
+    warned = []
+    res = pull_cmd.pull(c, st, sessionlog.read, warn=warned.append)
+    assert res["mismatch"] == ["5.log"] and c.confirmed == ["6.log"] and st.count() == 1
+    assert "5.log holds session 7" in warned[0]
+    assert "did not hold the session its name says" in pull_cmd.message(res)
+
+
 def test_the_newest_unfinished_log_stays_on_the_device_and_older_ones_go(st):
     c = FakeClient(logs_of(g.make_log(g.TWICE_DAILY, 1, stop_after=3, end=None),
                            g.make_log(g.TWICE_DAILY, 2),
@@ -389,7 +414,7 @@ def test_history_lists_sessions_newest_first_and_shows_one(home):
     assert r.returncode == 0, r.stderr
     assert "Sessions, newest first" in r.stdout and "5 of" in r.stdout
     assert "time unknown" in r.stdout and "Back basics" in r.stdout
-    uid = store_mod.session_uid(SERIAL, 10_000)
+    uid = store_mod.session_uid(SERIAL, 10_000, g.make_log(g.TWICE_DAILY, 10_000)["uid"])
     r = run_cli(home, "history", uid[:6])
     assert r.returncode == 0, r.stderr
     assert "ended at step 9/" in r.stdout and "skipped" in r.stdout and "DISCOMFORT" in r.stdout

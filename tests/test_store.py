@@ -11,6 +11,7 @@ import pytest
 
 import reviewgen as g
 import sessionlog
+import sessionlog as sl
 from holdtimer import store as store_mod
 from holdtimer.errors import UserError
 from holdtimer.store import Store
@@ -48,8 +49,55 @@ def test_migrations_run_one_by_one_from_any_version(tmp_path, monkeypatch):
     monkeypatch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS + [m2])
     monkeypatch.setattr(store_mod, "SCHEMA_VERSION", len(store_mod.MIGRATIONS))
     s = Store(path)
-    assert s.version() == 2
+    assert s.version() == len(store_mod.MIGRATIONS)
     assert "note" in [r[1] for r in s.db.execute("PRAGMA table_info(sessions)")]
+    s.close()
+    # A NEW store runs every step, the extra one included, and works (issue 9: a migration step
+    # that broke every new store once a second step existed shipped green).
+    fresh = Store(str(tmp_path / "new.sqlite3"))
+    assert fresh.version() == len(store_mod.MIGRATIONS)
+    assert fresh.add_session(sl.read(_v2_log(1)), SERIAL) is True
+    assert fresh.count() == 1
+    fresh.close()
+
+
+def _v2_log(seq, uid=b"\x11" * 8, steps=2, end="done"):
+    buf = bytearray(sl.MAX_RECORD)
+    out = bytearray(buf[:sl.encode_header(buf, seq, "easy-hamstring", "0123456789abcdef", 3, 1000, 0, steps, uid)])
+    for i in range(steps):
+        out += buf[:sl.encode_step(buf, i, 1, 0, 1, 1, 0, 30000, 30000, i * 30000)]
+    if end:
+        out += buf[:sl.encode_end(buf, end, steps * 30000, steps * 30000)]
+    return bytes(out)
+
+
+def test_a_version_1_store_with_sessions_migrates_to_session_uids_keeping_everything(tmp_path, monkeypatch):
+    path = str(tmp_path / "old.sqlite3")
+    monkeypatch.setattr(store_mod, "MIGRATIONS", store_mod.MIGRATIONS[:1])
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 1)
+    s = Store(path)
+    # a session as the version 1 store held it (by device and seq)
+    s.db.execute("INSERT INTO sessions(uid, device, seq, routine_id, routine_hash, time_source, sort_at, boot,"
+                 " uptime_ms, end_reason, steps_logged, pulled_at) VALUES (?, ?, 1, 'easy-hamstring',"
+                 " '0123456789abcdef', 'unknown', 5.0, 3, 1000, 'done', 3, 6.0)", (store_mod.session_uid(SERIAL, 1), SERIAL))
+    for i in range(3):
+        s.db.execute("INSERT INTO steps(session_id, pos, i, kind, ex, set_no, rep, side, planned_ms, actual_ms,"
+                     " skipped, discomfort, pauses, offset_ms, ended) VALUES (1, ?, ?, 'hold', 0, 1, 1, 'none',"
+                     " 30000, 30000, 0, 0, 0, 0, 0)", (i, i))
+    before = [dict(r) for r in s.db.execute("SELECT * FROM sessions")]
+    nsteps = s.db.execute("SELECT COUNT(*) FROM steps").fetchone()[0]
+    s.close()
+    monkeypatch.undo()
+    s = Store(path)
+    assert s.version() == store_mod.SCHEMA_VERSION >= 2
+    after = [dict(r) for r in s.db.execute("SELECT * FROM sessions")]
+    assert [{k: v for k, v in a.items() if k != "log_uid"} for a in after] == before
+    assert s.db.execute("SELECT COUNT(*) FROM steps").fetchone()[0] == nsteps == 3
+    assert s.db.execute("PRAGMA foreign_key_check").fetchall() == []
+    # the same seq from a reflashed device is now another session, not "already in the store"
+    assert s.put_session(sl.read(_v2_log(1, uid=b"\x22" * 8)), SERIAL) == "new"
+    assert s.put_session(sl.read(_v2_log(1, uid=b"\x22" * 8)), SERIAL) == "same"
+    assert s.count() == 2
     s.close()
 
 
@@ -65,7 +113,7 @@ def test_a_failing_migration_leaves_the_old_schema(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError):
         Store(path)
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert db.execute("PRAGMA user_version").fetchone()[0] == len(store_mod.MIGRATIONS) - 1
     assert "half" not in [r[1] for r in db.execute("PRAGMA table_info(sessions)")]
 
 
@@ -105,7 +153,7 @@ def test_adding_a_session_twice_keeps_it_once(st):
     # the same seq from another device is another session
     assert st.add_session(log, "OTHER", None, "unknown") is True
     assert st.count() == 2
-    assert s["uid"] == store_mod.session_uid(SERIAL, 5) and len(s["uid"]) == 12
+    assert s["uid"] == store_mod.session_uid(SERIAL, 5, log["uid"]) and len(s["uid"]) == 12
 
 
 def test_session_columns_summarise_the_steps(st):
@@ -175,7 +223,7 @@ def test_routines_known_by_id_first_get_their_document_later(st):
     assert {t["ex_name"] for t in st.steps(s["id"])} == {e["name"] for e in g.TWICE_DAILY["ex"]}
     # a session pulled after the routine is known gets the names at once
     st.add_session(g.make_log(g.TWICE_DAILY, 2), SERIAL, None, "unknown")
-    s2 = st.find_session(store_mod.session_uid(SERIAL, 2))
+    s2 = st.find_session("%s:2" % SERIAL)
     assert st.steps(s2["id"])[1]["ex_name"] == "Hamstring"
 
 
@@ -189,7 +237,7 @@ def test_add_routine_takes_the_compact_bytes_sync_sends(st):
 def test_find_session_by_prefix_or_serial_and_seq(st):
     for seq in range(1, 40):
         st.add_session(g.make_log(g.THREE_A_WEEK, seq), SERIAL, None, "unknown")
-    uid = store_mod.session_uid(SERIAL, 17)
+    uid = st.find_session("%s:17" % SERIAL)["uid"]
     assert st.find_session(uid[:8])["seq"] == 17
     assert st.find_session(uid.upper())["seq"] == 17
     assert st.find_session("%s:17" % SERIAL)["seq"] == 17

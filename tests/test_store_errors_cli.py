@@ -129,7 +129,7 @@ def test_reading_commands_work_on_a_read_only_store(tmp_path, monkeypatch, capsy
     rc, out, err = holdtimer(capsys, "history")
     assert rc == 0, err
     assert "Sessions, newest first" in out
-    sid = store_mod.session_uid(SERIAL, 1)
+    sid = "%s:1" % SERIAL
     for argv in (["history", sid], ["report", "--until", "2024-05-02"], ["export", "--format", "json"]):
         rc, out, err = holdtimer(capsys, *argv)
         assert rc == 0, (argv, err)
@@ -179,7 +179,7 @@ def test_a_missing_table_says_damaged(tmp_path, monkeypatch, capsys):
     db.execute("DROP TABLE steps")
     db.close()
     monkeypatch.setenv("HOLDTIMER_HOME", str(tmp_path))
-    sid = store_mod.session_uid(SERIAL, 1)
+    sid = "%s:1" % SERIAL
     for argv in (["history", sid], ["report"], ["export", "--format", "csv"]):
         line = one_line_error(*holdtimer(capsys, *argv)[::2])
         assert "is damaged" in line and "no such table: steps" in line and "pull --all" in line, line

@@ -6,8 +6,9 @@ brought up to date by MIGRATIONS, each one transaction. The database runs in WAL
 timeout, so `history` can read while `pull` writes, and `synchronous=FULL`, so a session that
 `add_session` has committed survives a power cut: the device deletes a log only after that.
 
-A session is identified by (device serial, log sequence number): adding the same session twice
-is a no-op, which makes `pull` idempotent. docs/review.md documents the schema.
+A session is identified by its log's random uid (written in the log header by firmware since
+issue 9; a log without one by device serial, seq and its header): adding the same session twice is a
+no-op, which makes `pull` idempotent, and a reflashed device's new session 1 is a new session. docs/review.md documents the schema.
 """
 import functools
 import hashlib
@@ -86,9 +87,18 @@ def _connect(path, readonly=False):
     return db
 
 
-def session_uid(device_serial, seq):
-    """The id a user types for a session (12 hex digits, stable across machines and pulls)."""
-    return hashlib.sha256(("%s/%d" % (device_serial, seq)).encode()).hexdigest()[:12]
+def session_uid(device_serial, seq, log_uid=None, salt=None):
+    """The id a user types for a session (12 hex digits, stable across machines and pulls): from the
+    device serial and the log's random uid (version 2 logs); a version 1 log has none, so its id comes
+    from the serial and seq (and `salt`, the header's boot and uptime, when another session of that
+    device already has that seq: a reflashed device)."""
+    if log_uid:
+        key = "%s/u/%s" % (device_serial, log_uid)
+    elif salt is not None:
+        key = "%s/%d/%s" % (device_serial, seq, salt)
+    else:
+        key = "%s/%d" % (device_serial, seq)
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 # ---------------------------------------------------------------- schema and migrations
@@ -154,7 +164,37 @@ def _m1_initial(db):
         PRIMARY KEY (session_id, pos)) WITHOUT ROWID""")
 
 
-MIGRATIONS = [_m1_initial]
+def _m2_session_identity(db):
+    """Sessions are told apart by their log's random uid (log header version 2), not by (device, seq):
+    seq restarts at 1 on an erased or reflashed device and every simulated device has the same serial.
+    SQLite cannot drop the old UNIQUE (device, seq), so both tables are rebuilt (steps first, so that
+    dropping the old sessions cascades to nothing) and renamed into place."""
+    cols = [r[1] for r in db.execute("PRAGMA table_info(sessions)")]
+    create = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'sessions'").fetchone()[0]
+    create = create.replace(",\n        UNIQUE (device, seq))", ")").replace("UNIQUE (device, seq)", "")
+    create = create.replace("CREATE TABLE sessions (", "CREATE TABLE sessions_new (\n        log_uid TEXT,"
+                            "           -- the log header's random uid (NULL: a version 1 log, which has none)", 1)
+    db.execute(create)
+    steps = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'steps'").fetchone()[0]
+    db.execute(steps.replace("CREATE TABLE steps (", "CREATE TABLE steps_new (", 1)
+               .replace("REFERENCES sessions(id)", "REFERENCES sessions_new(id)"))
+    db.execute("INSERT INTO sessions_new(%s) SELECT %s FROM sessions" % (", ".join(cols), ", ".join(cols)))
+    db.execute("INSERT INTO steps_new SELECT * FROM steps")
+    db.execute("DROP TABLE steps")
+    db.execute("DROP TABLE sessions")
+    db.execute("ALTER TABLE sessions_new RENAME TO sessions")
+    db.execute("ALTER TABLE steps_new RENAME TO steps")
+    db.execute("CREATE INDEX sessions_by_time ON sessions(sort_at)")
+    db.execute("CREATE INDEX sessions_by_routine ON sessions(routine_id, sort_at)")
+    db.execute("CREATE INDEX sessions_by_start ON sessions(started_at)")
+    db.execute("CREATE INDEX sessions_by_device_seq ON sessions(device, seq)")
+    db.execute("CREATE INDEX sessions_by_log_uid ON sessions(log_uid)")
+
+
+# Each step brings a store from version i to i + 1, in one transaction. A new store runs them all in
+# order, so a step must work on what the steps before it made (tests/test_store.py runs every prefix
+# of this list, and an extra step, on new and old stores).
+MIGRATIONS = [_m1_initial, _m2_session_identity]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -278,7 +318,7 @@ def exercise_names(doc):
     return [str(e.get("name", "#%d" % (i + 1))) for i, e in enumerate(doc.get("ex") or ())]
 
 
-_SESSION_COLS = ("uid", "device", "seq", "routine_id", "routine_hash", "started_at", "time_source",
+_SESSION_COLS = ("uid", "log_uid", "device", "seq", "routine_id", "routine_hash", "started_at", "time_source",
                  "sort_at", "boot", "uptime_ms", "planned_steps", "end_reason", "torn", "resumed",
                  "duration_ms", "steps_logged", "steps_done", "steps_skipped", "holds", "holds_short",
                  "holds_skipped", "discomfort", "pauses", "work_planned_ms", "work_ms", "pulled_at")
@@ -439,7 +479,8 @@ class Store:
                                     (rhash, rid, now))
             steps = step_rows(parsed, names)
             sort_at = float(wall_start) if wall_start is not None else self._place(str(device_serial), seq, now)
-            row = {"uid": session_uid(device_serial, seq), "device": str(device_serial), "seq": seq,
+            uid = self._identity(str(device_serial), seq, parsed)
+            row = {"uid": uid, "log_uid": parsed.get("uid") or None, "device": str(device_serial), "seq": seq,
                    "routine_id": rid, "routine_hash": rhash,
                    "started_at": None if wall_start is None else float(wall_start),
                    "time_source": wall_source, "sort_at": sort_at,
@@ -456,8 +497,7 @@ class Store:
                 self._insert_steps(cur.lastrowid, steps)
                 return "new"
             old = self.db.execute("SELECT id, end_reason, steps_logged, started_at, time_source, sort_at"
-                                  " FROM sessions WHERE device = ? AND seq = ?",
-                                  (row["device"], seq)).fetchone()
+                                  " FROM sessions WHERE uid = ?", (uid,)).fetchone()
             grew = row["end_reason"] is not None or row["steps_logged"] > old["steps_logged"]
             if old["end_reason"] is not None or not grew:
                 return "same"
@@ -467,12 +507,26 @@ class Store:
             if row["started_at"] is None:
                 row["sort_at"] = old["sort_at"]
             row["pulled_at"] = now
-            cols = [c for c in _SESSION_COLS if c not in ("uid", "device", "seq")]
+            cols = [c for c in _SESSION_COLS if c not in ("uid", "log_uid", "device", "seq")]
             self.db.execute("UPDATE sessions SET %s WHERE id = ?" % ", ".join(c + " = ?" for c in cols),
                             [row[c] for c in cols] + [old["id"]])
             self.db.execute("DELETE FROM steps WHERE session_id = ?", (old["id"],))
             self._insert_steps(old["id"], steps)
             return "updated"
+
+    def _identity(self, device, seq, parsed):
+        """The uid of this log's session: from its random log uid (version 2); a version 1 log is the
+        stored session of that device and seq only if its header says the same boot, uptime and
+        routine, else another session that happens to have the same seq (a reflashed device)."""
+        if parsed.get("uid"):
+            return session_uid(device, seq, parsed["uid"])
+        uid = session_uid(device, seq)
+        old = self.db.execute("SELECT boot, uptime_ms, routine_hash FROM sessions WHERE uid = ?", (uid,)).fetchone()
+        if old is None or (old["boot"], old["uptime_ms"], old["routine_hash"]) == (
+                parsed.get("boot"), parsed.get("uptime_ms"), parsed.get("routine_hash")):
+            return uid
+        return session_uid(device, seq, salt="%s/%s/%s" % (parsed.get("boot"), parsed.get("uptime_ms"),
+                                                           parsed.get("routine_hash")))
 
     def _place(self, device, seq, now):
         """Where a session of unknown time sorts: just after the device's previous session of known

@@ -61,7 +61,7 @@ def pull(client, st, read, progress=None, include_pulled=False, warn=None):
     logs = [(name, size) for name, size, pulled in client.logs() if include_pulled or not pulled]
     # The newest log may still be resumed on the device; older unfinished ones can no longer be.
     newest = max((_seq_of(n) for n, _ in logs), default=None)
-    res = {"new": 0, "same": 0, "updated": 0, "unfinished": [], "bad": [], "confirmed": []}
+    res = {"new": 0, "same": 0, "updated": 0, "unfinished": [], "bad": [], "mismatch": [], "confirmed": []}
     committed = []
     try:
         for k, (name, size) in enumerate(logs):
@@ -76,6 +76,14 @@ def pull(client, st, read, progress=None, include_pulled=False, warn=None):
                 res["bad"].append(name)
                 if warn:
                     warn("log %s could not be read (%s); it stays on the device" % (name, e))
+                continue
+            if parsed.get("seq") != _seq_of(name):
+                # Not the session its name says: storing or confirming it under that name could let
+                # the device delete a session the store does not have. Left on the device, reported.
+                res["mismatch"].append(name)
+                if warn:
+                    warn("log %s holds session %s, not %s: it stays on the device (please report this)"
+                         % (name, parsed.get("seq"), _seq_of(name)))
                 continue
             start, source = wall_time(parsed, hello, pc_now)
             outcome = st.put_session(parsed, serial, start, source)  # committed when it returns
@@ -114,6 +122,10 @@ def message(res):
         text += "; %d unfinished session%s updated" % (res["updated"], "" if res["updated"] == 1 else "s")
     if res["unfinished"]:
         text += "; the last session has no end yet: it stays on the device, which can resume it"
+    if res["mismatch"]:
+        n = len(res["mismatch"])
+        text += "; %d log%s did not hold the session %s name says (left on the device)" % (
+            n, "" if n == 1 else "s", "its" if n == 1 else "their")
     if res["bad"]:
         text += "; %d log%s could not be read (left on the device)" % (len(res["bad"]), "" if len(res["bad"]) == 1 else "s")
     return text
@@ -142,7 +154,7 @@ def run(args):
     print(message(res))
     if res["new"] or res["updated"]:
         print("see them with `holdtimer history`")
-    return 1 if res["bad"] else 0
+    return 1 if res["bad"] or res["mismatch"] else 0
 
 
 class _Progress:
