@@ -38,7 +38,9 @@ def test_a_full_flash_loses_no_unpulled_log_and_refuses_new_sessions_until_pulle
                          "--scenarios", "weekly,never,late"], heap_kb=4096, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     res = _result(r.stdout)
-    assert res["step_bytes"] <= 40
+    # Flash per logged step as LittleFS counts it (os.statvfs before and after), not the record size:
+    # sessions share segment files, so a session no longer takes whole 4 KB blocks of its own.
+    assert res["weekly.flash_per_step"] <= 40 and res["never.flash_per_step"] <= 40, res
     for s in ("weekly", "never", "late"):
         assert res[s + ".lost"] == 0, r.stdout
     # Pulled weekly: the flash never refuses a session; pulled logs stay until room is needed.

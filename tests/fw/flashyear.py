@@ -230,12 +230,13 @@ def run(scenario, days, nblocks, fw_dir, rid, data, steps, out):
          "max_logs": y.max_logs, "used_kb": used // 1024, "free_kb": y.st.free() // 1024,
          "base_kb": base_used // 1024, "fw_kb": y.fw_bytes // 1024,
          "flash_per_session": int(per_session), "erases": y.dev.erases,
+         "flash_per_step": int((per_session + len(steps) - 1) // len(steps)),
          "ms_per_append": y.append_ms / max(1, y.appends)}
     out("%-8s %3d days: %4d sessions logged, %3d refused (flash full from day %d after %d sessions), "
         "%d lost; %3d logs on flash (%d unpulled), %4d KB used, %4d KB free; %5d bytes of flash per "
-        "kept session; %d block erases" % (
+        "kept session (%d per step, statvfs); %d block erases" % (
             scenario, days, logged, y.refused, r["full_day"], r["full_after"], lost, r["on_flash"],
-            r["unpulled"], r["used_kb"], r["free_kb"], r["flash_per_session"], r["erases"]))
+            r["unpulled"], r["used_kb"], r["free_kb"], r["flash_per_session"], r["flash_per_step"], r["erases"]))
     y.close()
     return r
 
@@ -279,7 +280,7 @@ def main(argv_days=None):
     parts = []
     for r in results:
         for k in ("logged", "refused", "lost", "full_day", "full_after", "on_flash", "unpulled", "used_kb",
-                  "free_kb", "flash_per_session", "fw_kb", "base_kb"):
+                  "free_kb", "flash_per_session", "flash_per_step", "fw_kb", "base_kb"):
             parts.append("%s.%s=%s" % (r["scenario"], k, r[k]))
     print("RESULT steps=%d step_bytes=%d %s" % (len(steps), sessionlog.STEP_SIZE, " ".join(parts)))
 

@@ -341,3 +341,28 @@ def test_the_crash_log_is_bounded_and_never_raises():
         gc.collect()
         assert st.crash(b"\xff" * 5000) is True and len(read(root + "/crash.log")) <= storage.CRASH_MAX
         assert storage.Storage(root + "/crash.log/x").crash("no such folder") is False
+
+
+def test_a_log_longer_than_32_kb_resumes_at_its_next_step_and_its_torn_tail_is_cut():
+    # Issue 9: only the first 32 KB of an unfinished log were read: a longer one resumed at the wrong
+    # step and kept its torn tail. Walks read through a small buffer now, at any length.
+    with _Dir() as root:
+        st = _reboot(root)
+        _session(st, 3)
+        w = _session(st, 1500, end=False)  # 36 KB of steps, then the power is cut mid-record
+        seg = root + "/logs/" + [n for n in os.listdir(root + "/logs") if n.endswith(".seg")][0]
+        good = os.stat(seg)[6]
+        assert good > 32768 + 100
+        with open(seg, "ab") as f:
+            f.write(b"S\x14\x03\x00\x01\x02")
+        st = _reboot(root)
+        assert st.unfinished() == w.name
+        rp = st.resume_point(w.name)
+        assert rp[3] == 1500 and rp[5] == 1500 and rp[4] == 1499 * 31000 + 30000, rp
+        w2 = st.resume_log(w.name)
+        assert os.stat(seg)[6] == good  # the torn tail is gone, every sound record kept
+        w2.resume(st.boot(), 0, 0, rp[3], rp[4])
+        w2.end("done", 1, rp[4])
+        d = st.fold(w.name)
+        assert (d["steps"], d["end"], d["resumed"]) == (1500, "done", 1)
+        assert st.unfinished() is None
