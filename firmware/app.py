@@ -11,15 +11,13 @@ import sys
 from micropython import const
 
 import board
-import engine
 import gestures
 import haptics
-import logops  # noqa: F401 - storage's log operations: loaded with the app, never in a fragmented heap
-import logwalk  # noqa: F401
+import logops  # storage's log operations: loaded with the app (main._load), never on a fragmented heap
+import logwalk
 import plan
 import routine
 import screens
-import screens_extra  # noqa: F401 - loaded once with the app: an import later needs a large free block
 import storage
 import ticks
 
@@ -37,6 +35,8 @@ _LOW_BATTERY = const(10)  # percent at which the device warns at power-up
 PRIORITY = ("done", "ex_done", "switch", "hold_end", "hold", "press_wait", "rest", "prep", "rep",
             "tick", "reminder", "paused", "resumed", "skipped", "discomfort", "ended")
 ACK = ("paused", "resumed", "skipped", "discomfort", "ended")
+_SKIPPED = const(1)  # engine's step flags (the same bits as sessionlog's)
+_DISCOMFORT = const(2)
 _LINK_READ_MAX = const(512)  # bytes taken from the serial link per loop pass
 _LINK_IDLE_MS = const(10000)  # the link handler is unloaded after this long without traffic
 
@@ -186,6 +186,10 @@ class App:
         if data:
             self.link_at = self.uptime
             if self.link is None:
+                if not self.busy():
+                    # The PC talks and no session runs: what only a session needs makes room for the
+                    # link (and the validator, while routines arrive); loaded again when one starts.
+                    _unload(_SESSION_ONLY)
                 gc.collect()
                 import link
 
@@ -266,6 +270,8 @@ class App:
         if self.pending:  # the last session's end record is still queued: write it first
             self.hp.stop()
             self.flush_log()
+        if not self._ready():
+            return
         rid = self.rlist[self.sel][0]
         try:
             doc, h = self._load(rid)
@@ -281,7 +287,26 @@ class App:
             self.tell("Flash full", ("session not", "logged: pull", "the logs (PC)"), _RUN)
         self._begin(doc, now, 0)
 
+    def _ready(self):
+        """Make the heap ready for a session before anything is logged: the link's handler goes (it
+        is loaded again when the PC next talks), the session's modules come back if the link had
+        unloaded them. False (and a notice) if they do not fit: the menu stays, nothing is lost."""
+        if self.link is not None:
+            self.link = None
+            _unload(_LINK_MODULES)
+        self.st.forget()
+        gc.collect()
+        try:
+            _session_modules()
+            return True
+        except MemoryError:
+            gc.collect()
+            self.tell("Low memory", ("restart the", "device (unplug)"))
+            return False
+
     def resume_session(self, now):
+        if not self._ready():
+            return
         name = self.resume_name
         self.resume_name = None
         try:
@@ -303,10 +328,9 @@ class App:
         self._begin(doc, now, at, offset)
 
     def _begin(self, doc, now, at, offset=0):
-        if self.link is not None:
-            self.link.drop()  # a routine half received is refused now anyway: free its buffer
-        self.st.forget()
         gc.collect()
+        import engine  # loaded by _ready()
+
         self.eng = engine.Engine(doc, now, at, offset)
         self.total = plan.total_ms(doc) or 1
         self.ending = False
@@ -324,8 +348,8 @@ class App:
             if name == "step":
                 d = ev[3]
                 self.tally[0] += 1
-                self.tally[1] += 1 if d[3] & engine.SKIPPED else 0
-                self.tally[2] += 1 if d[3] & engine.DISCOMFORT else 0
+                self.tally[1] += 1 if d[3] & _SKIPPED else 0
+                self.tally[2] += 1 if d[3] & _DISCOMFORT else 0
                 # (kind, planned, actual, flags, pauses, ex, set, rep, side, offset)
                 self.pending.append((ev[2], d[0], d[5], d[6], d[7], d[8], d[1], d[2], d[9], d[3], d[4]))
                 continue
@@ -485,8 +509,20 @@ class App:
 
 # Modules loaded on demand and given back: the link's (while the PC is quiet), and before a session
 # the log walker and the link's storage operations (the session needs only the log writer).
-_LINK_MODULES = ("link", "rcheck", "logops", "logwalk", "logread")
-_SESSION_FREE = ("logops", "logwalk", "logread")
+_LINK_MODULES = ("link", "rcheck", "logread")  # logops and logwalk stay: the app holds them
+_HELD = (logops, logwalk)  # held on purpose: unloading them would mean importing them again later
+
+
+_SESSION_ONLY = ("engine", "screens_extra")
+
+
+def _session_modules():
+    # Back before a session (the link may have unloaded them), on a heap without the link's handler:
+    # the rare screens first (the done screen needs them at the end), then the engine.
+    for name in _SESSION_ONLY:
+        if name not in sys.modules:
+            gc.collect()
+            __import__(name)
 
 
 def _unload(names):

@@ -32,10 +32,12 @@ def crc(data):
     return "%08x" % (binascii.crc32(data) & 0xFFFFFFFF)
 
 
-def encode(mark, seq, body):
-    """One frame line (bytes, with "\\n") for mark REQ or REP, seq 0..65535 and a printable str body."""
-    head = "%s%d %s" % (mark, seq, body)
-    return ("%s %s\n" % (head, crc(head.encode()))).encode()
+def encode(mark, seq, body, prefix=""):
+    """One frame line (bytes, with "\\n") for mark REQ or REP, seq 0..65535 and a printable str body
+    (after `prefix`). Few copies of the line: a reply of a log piece is ~540 bytes, and on a small
+    fragmented heap every extra copy is one more large block to find."""
+    head = ("%s%d %s%s" % (mark, seq, prefix, body)).encode()
+    return head + (" %08x\n" % (binascii.crc32(head) & 0xFFFFFFFF)).encode()
 
 
 def printable(data):
@@ -199,7 +201,7 @@ class DeviceLink:
             reply = self._error(seq, "unknown", "unknown command")
         else:
             try:
-                reply = encode(REP, seq, "ok " + fn(words[1:]))
+                reply = encode(REP, seq, fn(words[1:]), "ok ")
             except _Reply as e:
                 reply = self._error(seq, e.args[0], e.args[1])
             except (ValueError, IndexError):

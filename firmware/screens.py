@@ -299,12 +299,10 @@ def paused(fb, name, seconds=None, hint="short: resume", hint2="long: end"):
 
 def __getattr__(name):
     # The screens shown once in a while (done, last, help, message, safe_mode, low_battery, error,
-    # flash_full, resume, empty_menu) live in screens_extra.py: loaded for the one call and dropped
-    # from sys.modules at once, so their bytecode is not in the heap while a session runs.
+    # flash_full, resume, empty_menu) live in screens_extra.py: loaded at boot (main._load), unloaded
+    # by the app while the PC's link needs the room, and loaded again before the next session.
     if name.startswith("__"):
         raise AttributeError(name)
-    import sys
-
     import screens_extra
 
     try:

@@ -334,4 +334,8 @@ def device_error(code, detail):
                            "`holdtimer pull`, or sync with --prune)" % detail)
     if code == "notfound":
         return DeviceError(code, detail, "the device has no such item: %s" % detail)
+    if code == "memory":
+        return DeviceError(code, detail, "the device ran out of memory for this (%s); the step that failed "
+                           "changed nothing: unplug the device and plug it in again (a fresh start frees "
+                           "its memory), then run this again; if it happens again, please report it" % detail)
     return DeviceError(code, detail)
