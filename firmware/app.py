@@ -139,7 +139,15 @@ class App:
             self.hp.update(now)
             if self.pending and not self.hp.busy():
                 self.flush_log()
-            self.draw(now)
+            try:
+                self.draw(now)
+            except MemoryError:
+                # The screen can wait a pass, the session cannot: the link's handler (loaded when the
+                # PC talked during the session) gives its memory back, and the frame is drawn again.
+                if self.link is not None and not self.link.pending():
+                    self._drop_link("memory")
+                gc.collect()
+                self.dirty = True
             if self.wdt is not None:
                 self.wdt.feed()
             link_ready = board.wait(self.sleep_ms(now))

@@ -38,3 +38,11 @@ def run_micropython(args, heap_kb=None, timeout=120, cwd=None, input=None):
 @pytest.fixture
 def mp():
     return run_micropython
+
+
+
+@pytest.fixture(autouse=True)
+def _own_store(tmp_path_factory, monkeypatch):
+    """Every test (and every holdtimer it starts) gets its own data directory, never the user's store:
+    a test that wants another sets HOLDTIMER_HOME itself."""
+    monkeypatch.setenv("HOLDTIMER_HOME", str(tmp_path_factory.mktemp("holdtimer-home")))

@@ -31,7 +31,10 @@ def test_bursts_of_text_lines_on_the_link_during_a_session_do_not_stop_it(tmp_pa
         finally:
             port.close()
         sim.press_pending()
-        end = sim.wait_for(lambda e: e.kind == "C" and e.name == "session_end", 120)
+        try:
+            end = sim.wait_for(lambda e: e.kind == "C" and e.name == "session_end", 120)
+        except TimeoutError:
+            raise AssertionError([(e.name, e.data) for e in sim.cues() if e.name != "cue"][-30:])
     finally:
         sim.stop()
     assert end.data.split()[0] == "done", [e.data for e in sim.cues() if e.name != "cue"]
