@@ -15,6 +15,7 @@ RIGHT = (3, 4, 5, 6, 7, 8)
 NARROW_HEADERS = ("id", "when", "routine", "time", "done", "holds", "cut", "disc.", "ended")
 NARROW_KEYS = ("id", "when", "routine", "duration", "done", "holds", "cut", "discomfort", "ended_brief")
 NARROW_RIGHT = (3, 4, 5, 6, 7)
+NARROW_LEGEND = "cut: holds cut short/skipped; disc.: discomfort marks"
 
 
 def add_arguments(p):
@@ -102,13 +103,7 @@ class Fit:
         extra = self.overhead(out)
         if sum(self.nats) + extra <= out.width:
             return self.table
-        w = list(self.mins)
-        spare = out.width - extra - sum(w)
-        grow = sorted((n - m, k) for k, (n, m, wr) in enumerate(zip(self.nats, self.mins, self.wrap)) if wr)
-        for j, (want, k) in enumerate(grow):  # fair shares: the columns that want least are served first
-            add = max(0, min(want, spare // (len(grow) - j)))
-            w[k] += add
-            spare -= add
+        w = share(self.mins, self.nats, self.wrap, out.width - extra)
         for col, width in zip(self.table.columns, w):
             col.width = width
         return self.table
@@ -122,13 +117,42 @@ def table(title=None):
                  collapse_padding=True)
 
 
-def print_plain(headers, rows, right=()):
-    """Rows of text cells as aligned columns, without rich (fast for thousands of rows)."""
-    widths = [max([len(h)] + [len(r[k]) for r in rows]) for k, h in enumerate(headers)]
+def share(mins, nats, wrap, room):
+    """Column widths in `room` characters: each at least its `mins`, the room left shared fairly
+    among the columns that `wrap` up to their `nats` (the columns wanting least served first)."""
+    w = list(mins)
+    spare = room - sum(w)
+    grow = sorted((n - m, k) for k, (n, m, wr) in enumerate(zip(nats, mins, wrap)) if wr)
+    for j, (want, k) in enumerate(grow):
+        add = max(0, min(want, spare // (len(grow) - j)))
+        w[k] += add
+        spare -= add
+    return w
+
+
+def print_plain(headers, rows, right=(), width=None, words=()):
+    """Rows of text cells as aligned columns, without rich (fast for thousands of rows). With `width`,
+    the columns of `words` wrap between words so that no line is longer."""
+    import textwrap
+    nats = [max([len(h)] + [len(r[k]) for r in rows]) for k, h in enumerate(headers)]
+    wrap = [k in words for k in range(len(headers))]
+    if width and sum(nats) + 2 * (len(nats) - 1) > width:
+        mins = [max([len(h)] + [len(w) for r in rows for w in r[k].split()]) if wrap[k] else nats[k]
+                for k, h in enumerate(headers)]
+        widths = share(mins, nats, wrap, width - 2 * (len(nats) - 1))
+    else:
+        widths = nats
 
     def fmt(cells):
-        return "  ".join(c.rjust(widths[k]) if k in right else c.ljust(widths[k]) for k, c in enumerate(cells)).rstrip()
-    out = [fmt(headers), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
+        parts = [textwrap.wrap(c, widths[k], break_long_words=False) or [""] if wrap[k] and len(c) > widths[k]
+                 else [c] for k, c in enumerate(cells)]
+        lines = []
+        for n in range(max(len(p) for p in parts)):
+            cs = [p[n] if n < len(p) else "" for p in parts]
+            lines.append("  ".join(c.rjust(widths[k]) if k in right else c.ljust(widths[k])
+                                   for k, c in enumerate(cs)).rstrip())
+        return "\n".join(lines)
+    out = [fmt(list(headers)), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
     sys.stdout.write("\n".join(out) + "\n")
 
 
@@ -182,9 +206,21 @@ def list_sessions(st, routine, lo, hi, limit):
         return 0
     routines = st.routines()
     if len(rows) > PLAIN_FROM:  # rich lays out a few hundred rows well, not thousands: plain columns
-        cells = [[r[k] for k in KEYS] for r in (review.history_row(s, routines) for s in rows)]
-        print_plain(HEADERS, cells, RIGHT)
-        print("%s, newest first" % count(len(rows), "session"))
+        cells = [review.history_row(s, routines) for s in rows]
+        least = [max([len(h)] + [len(c[k]) for c in cells]) for h, k in zip(HEADERS, KEYS)]
+        least[2] = least[-1] = 12  # routine and ending wrap
+        if sum(least) + 2 * (len(least) - 1) <= out.width:
+            print_plain(HEADERS, [[c[k] for k in KEYS] for c in cells], RIGHT, out.width, words=(2, 9))
+            legend = None
+        else:
+            year = this_year(rows)
+            cells = [review.history_row(s, routines, short_when=bool(year)) for s in rows]
+            print_plain(NARROW_HEADERS, [[c[k] for k in NARROW_KEYS] for c in cells], NARROW_RIGHT, out.width,
+                        words=(1, 2, 8))
+            legend = NARROW_LEGEND
+        print("%s%s, newest first" % (count(len(rows), "session"), " of %d" % year if legend and year else ""))
+        if legend:
+            print(legend)
         return 0
     t, legend = sessions_table(out, rows, routines)
     if total > len(rows):
@@ -199,6 +235,15 @@ def list_sessions(st, routine, lo, hi, limit):
     return 0
 
 
+def this_year(rows):
+    """The current year when every session of `rows` (of known time) is of it, else None."""
+    import datetime
+    from holdtimer import review
+    year = datetime.date.today().year
+    same = all(s.get("started_at") is None or review.local_dt(s["started_at"]).year == year for s in rows)
+    return year if same else None
+
+
 def sessions_table(out, rows, routines):
     """The table of sessions for console `out`, and a legend line for its abbreviations (or None).
     Wide: a column per figure. Narrow (80 columns): cut short and skipped in one column, shorter
@@ -209,14 +254,12 @@ def sessions_table(out, rows, routines):
     fit = add_columns(t, HEADERS, [[c[k] for k in KEYS] for c in cells], RIGHT, fixed=(0, 1))
     legend = None
     if fit.least(out) > out.width:
-        import datetime
-        year = datetime.date.today().year
-        same = all(s.get("started_at") is None or review.local_dt(s["started_at"]).year == year for s in rows)
-        cells = [review.history_row(s, routines, short_when=same) for s in rows]
-        t = table("Sessions of %d, newest first" % year if same else "Sessions, newest first")
+        year = this_year(rows)
+        cells = [review.history_row(s, routines, short_when=bool(year)) for s in rows]
+        t = table("Sessions of %d, newest first" % year if year else "Sessions, newest first")
         fit = add_columns(t, NARROW_HEADERS, [[c[k] for k in NARROW_KEYS] for c in cells], NARROW_RIGHT,
-                          fixed=(0, 1))
-        legend = "cut: holds cut short/skipped; disc.: discomfort marks"
+                          fixed=(0,))  # a date with its year may wrap before the time
+        legend = NARROW_LEGEND
         keys = NARROW_KEYS
     else:
         keys = KEYS
