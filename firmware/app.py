@@ -106,9 +106,15 @@ class App:
             self.mode = _RESUME
             try:
                 rp = self.st.resume_point(self.resume_name)
-                self.resume_at = (rp[0], rp[5] + 1, rp[2]) if rp else ("?", 0, 0)
-            except (OSError, ValueError, MemoryError):
-                self.resume_at = ("?", 0, 0)
+                self.resume_at = (rp[0], rp[3] + 1, rp[2], None) if rp else ("?", 0, 0, None)
+                doc, h = self._load(rp[0]) if rp else (None, None)  # its name, the exercise resumed at
+                b = doc and plan.ex_bounds(doc, rp[3])
+                if b:
+                    self.resume_at = (doc.get("name") or rp[0], rp[3] + 1, rp[2],
+                                      doc["ex"][b[0]].get("name") if h == rp[1] else None)
+                doc = None
+            except (OSError, ValueError, MemoryError, KeyError, TypeError):
+                self.resume_at = self.resume_at or ("?", 0, 0, None)
         self.st.forget()
         gc.collect()
         pct, usb = board.battery()
@@ -442,7 +448,7 @@ class App:
         elif m == _HELP:
             screens.help(fb, self.page)
         elif m == _RESUME:
-            screens.resume(fb, *self.resume_at, hint2="short: discard")
+            screens.resume(fb, *self.resume_at)
         elif m == _NOTICE:
             if self.notice[0] == "LOW":
                 screens.low_battery(fb, batt[0])

@@ -109,13 +109,19 @@ def flash_full(fb, unpulled=0, hint="short: ok"):
     message(fb, "FLASH FULL", lines, hint)
 
 
-def resume(fb, routine, step, steps, ex_name=None, hint="long: resume", hint2="short: skip"):
-    """A session cut by a power loss can be resumed: where it stopped, and how to choose."""
+def resume(fb, routine, step, steps, ex_name=None):
+    """A session cut by a power loss can be resumed: the routine (name, or id), the step it goes on
+    at and its exercise (None: unknown, or the routine changed), and what long and short do."""
     fb.fill(0)
     title(fb, "RESUME?")
-    text(fb, routine, 8)
-    text(fb, "stopped at", 16)
-    text(fb, "step %d/%d" % (step, steps), 24)
-    text(fb, ex_name, 32)
-    text(fb, hint, 48)
-    text(fb, hint2, 56)
+    y = 8
+    for line in wrap(routine, _COLS, 2):
+        text(fb, line, y)
+        y += 8
+    text(fb, "at step %d/%d" % (step, steps), 24)
+    y = 32
+    for line in wrap(ex_name or "", _COLS, 2):
+        text(fb, line, y)
+        y += 8
+    fb.text("long  resume", 0, 48, 1)
+    fb.text("short discard", 0, 56, 1)

@@ -71,8 +71,11 @@ SCREENS = (
      ("!ERROR", "routine", "towel.json", "unreadable", "restarting"), "", "an error, before restarting"),
     ("flash_full", "flash_full", dict(unpulled=3),
      ("!FLASH FULL", "holdtimer pull", "3 not pulled"), "", "no room for a session log"),
-    ("resume", "resume", dict(routine="Easy hamstring", step=7, steps=14, ex_name="Wall stretch"),
-     ("!RESUME?", "step 7/14", "Wall stretch", "long: resume", "short: skip"), "",
+    # as app.App.draw calls it: screens.resume(fb, *resume_at), resume_at = (routine name (or id),
+    # next step number, planned steps, the exercise of that step or None)
+    ("resume", "resume", dict(routine="King hip & ham", step=7, steps=60, ex_name="Leg straighten"),
+     ("!RESUME?", "King hip & ham", "at step 7/60", "Leg straighten", "long  resume",
+      "short discard"), "",
      "a session cut by a power loss can be resumed"),
 )
 

@@ -89,20 +89,21 @@ def when(s, fmt="%Y-%m-%d %H:%M"):
     return ("~" + text) if s.get("time_source") == "reconstructed" else text
 
 
-def outcome(s):
-    """How the session ended, in words (with resumptions and a torn tail)."""
+def outcome(s, brief=False):
+    """How the session ended, in words (with resumptions and a torn tail); `brief` for a narrow table."""
     end = s.get("end_reason")
     if end is None:
         text = "unfinished"
     else:
         text = END_NAMES.get(end, str(end))
         if text == "ended early" and s.get("planned_steps"):
-            text = "ended at step %d/%d" % (min(s.get("steps_logged", 0), s["planned_steps"]), s["planned_steps"])
+            text = ("ended %d/%d" if brief else "ended at step %d/%d") % (
+                min(s.get("steps_logged", 0), s["planned_steps"]), s["planned_steps"])
     extra = []
     if s.get("resumed"):
         extra.append("resumed" if s["resumed"] == 1 else "resumed x%d" % s["resumed"])
     if s.get("torn"):
-        extra.append("log tail lost")
+        extra.append("tail lost" if brief else "log tail lost")
     return text + ("; " + ", ".join(extra) if extra else "")
 
 
@@ -132,18 +133,20 @@ def pct(x):
     return "?" if x is None else "%d%%" % round(100 * x)
 
 
-def history_row(s, routines=None):
-    """One line of `holdtimer history` as text cells."""
+def history_row(s, routines=None, short_when=False):
+    """One line of `holdtimer history` as text cells; also the narrow table's: `cut` (holds cut
+    short/skipped), `ended_brief`, and `when` without the year with `short_when`."""
     r = (routines or {}).get(s["routine_id"]) or {}
     short = s.get("holds_short", 0)
     skipped = s.get("holds_skipped", 0)
     return {
-        "id": s["uid"][:8], "when": when(s), "routine": r.get("name") or s["routine_id"],
+        "id": s["uid"][:8], "when": when(s, "%m-%d %H:%M" if short_when else "%Y-%m-%d %H:%M"), "routine": r.get("name") or s["routine_id"],
         "duration": fmt_ms(s.get("duration_ms", 0)), "done": pct(completion(s)),
         "holds": "%d" % s.get("holds", 0), "short": str(short) if short else "-",
         "skipped": str(skipped) if skipped else "-",
         "discomfort": str(s["discomfort"]) if s.get("discomfort") else "-",
-        "ended": outcome(s),
+        "ended": outcome(s), "ended_brief": outcome(s, brief=True),
+        "cut": "%d/%d" % (short, skipped) if short or skipped else "-",
     }
 
 

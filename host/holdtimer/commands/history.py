@@ -5,11 +5,17 @@ from holdtimer.errors import UserError
 from holdtimer.words import count
 
 DEFAULT_LIMIT = 30
-MIN_WIDTH = 100   # the tables' natural width; below it lines wrap in the terminal
+WORD_MAX = 20     # a word longer than this may be folded in a narrow table
+MIN_WIDTH = 40    # the narrowest console the tables are laid out for (narrower terminals wrap lines)
 PLAIN_FROM = 300  # longer lists are printed as plain columns (fast for --limit 0 over 10,000 sessions)
 HEADERS = ("id", "when", "routine", "time", "done", "holds", "short", "skipped", "discomfort", "ended")
 KEYS = ("id", "when", "routine", "duration", "done", "holds", "short", "skipped", "discomfort", "ended")
 RIGHT = (3, 4, 5, 6, 7, 8)
+# the same at 80 columns (sessions_table)
+NARROW_HEADERS = ("id", "when", "routine", "time", "done", "holds", "cut", "disc.", "ended")
+NARROW_KEYS = ("id", "when", "routine", "duration", "done", "holds", "cut", "discomfort", "ended_brief")
+NARROW_RIGHT = (3, 4, 5, 6, 7)
+NARROW_LEGEND = "cut: holds cut short/skipped; disc.: discomfort marks"
 
 
 def add_arguments(p):
@@ -55,16 +61,52 @@ def open_store_or_say(quiet=False):
 
 def add_columns(table, headers, rows, right=(), fixed=()):
     """Columns for a rich table that stays whole in a narrow terminal: figures (`right`) and `fixed`
-    columns keep the width of their cells (a figure's header may fold); words wrap, long ones fold."""
+    columns never wrap and keep the width of their longest cell; words wrap between words, never
+    inside one (up to WORD_MAX characters). No column is narrower than its header.
+    Returns the table's Fit: call its apply(console) once the rows are added."""
+    mins, nats, wrap = [], [], []
     for k, name in enumerate(headers):
         cells = [r[k] for r in rows]
+        natural = max([len(name)] + [len(c) for c in cells])
         if k in right or k in fixed:
-            table.add_column(name, justify="right" if k in right else "left", no_wrap=k in fixed, overflow="fold",
-                             min_width=max([1] + [len(c) for c in cells]),
-                             style="cyan" if (k == 0 and name == "id") else None)
+            table.add_column(name, justify="right" if k in right else "left", no_wrap=True, overflow="fold",
+                             min_width=natural, style="cyan" if (k == 0 and name == "id") else None)
+            least = natural
         else:
-            table.add_column(name, overflow="fold", min_width=max([4] + [min(len(w), 12) for c in cells
-                                                                          for w in c.split()]))
+            least = max([len(name)] + [min(len(w), WORD_MAX) for c in cells for w in c.split()])
+            table.add_column(name, overflow="fold", min_width=least)
+        mins.append(least)
+        nats.append(natural)
+        wrap.append(k not in right and k not in fixed)
+    return Fit(table, mins, nats, wrap)
+
+
+class Fit:
+    """How wide a table's columns can be: `mins` (no word cut), `nats` (no cell wrapped)."""
+
+    def __init__(self, table, mins, nats, wrap):
+        self.table, self.mins, self.nats, self.wrap = table, mins, nats, wrap
+
+    def overhead(self, out):
+        """Padding and rules around the cells (the same at any column width)."""
+        from rich.measure import Measurement
+        cells = self.nats if self.table.row_count else self.mins  # the columns' widest content
+        return Measurement.get(out, out.options.update_width(10 ** 5), self.table).maximum - sum(cells)
+
+    def least(self, out):
+        """The narrowest the table can be with every word and figure whole."""
+        return sum(self.mins) + self.overhead(out)
+
+    def apply(self, out):
+        """Fix the column widths for `out`: natural when the table fits, else every column at its
+        least and the room left shared fairly among the columns of words. Returns the table."""
+        extra = self.overhead(out)
+        if sum(self.nats) + extra <= out.width:
+            return self.table
+        w = share(self.mins, self.nats, self.wrap, out.width - extra)
+        for col, width in zip(self.table.columns, w):
+            col.width = width
+        return self.table
 
 
 def table(title=None):
@@ -75,13 +117,42 @@ def table(title=None):
                  collapse_padding=True)
 
 
-def print_plain(headers, rows, right=()):
-    """Rows of text cells as aligned columns, without rich (fast for thousands of rows)."""
-    widths = [max([len(h)] + [len(r[k]) for r in rows]) for k, h in enumerate(headers)]
+def share(mins, nats, wrap, room):
+    """Column widths in `room` characters: each at least its `mins`, the room left shared fairly
+    among the columns that `wrap` up to their `nats` (the columns wanting least served first)."""
+    w = list(mins)
+    spare = room - sum(w)
+    grow = sorted((n - m, k) for k, (n, m, wr) in enumerate(zip(nats, mins, wrap)) if wr)
+    for j, (want, k) in enumerate(grow):
+        add = max(0, min(want, spare // (len(grow) - j)))
+        w[k] += add
+        spare -= add
+    return w
+
+
+def print_plain(headers, rows, right=(), width=None, words=()):
+    """Rows of text cells as aligned columns, without rich (fast for thousands of rows). With `width`,
+    the columns of `words` wrap between words so that no line is longer."""
+    import textwrap
+    nats = [max([len(h)] + [len(r[k]) for r in rows]) for k, h in enumerate(headers)]
+    wrap = [k in words for k in range(len(headers))]
+    if width and sum(nats) + 2 * (len(nats) - 1) > width:
+        mins = [max([len(h)] + [len(w) for r in rows for w in r[k].split()]) if wrap[k] else nats[k]
+                for k, h in enumerate(headers)]
+        widths = share(mins, nats, wrap, width - 2 * (len(nats) - 1))
+    else:
+        widths = nats
 
     def fmt(cells):
-        return "  ".join(c.rjust(widths[k]) if k in right else c.ljust(widths[k]) for k, c in enumerate(cells)).rstrip()
-    out = [fmt(headers), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
+        parts = [textwrap.wrap(c, widths[k], break_long_words=False) or [""] if wrap[k] and len(c) > widths[k]
+                 else [c] for k, c in enumerate(cells)]
+        lines = []
+        for n in range(max(len(p) for p in parts)):
+            cs = [p[n] if n < len(p) else "" for p in parts]
+            lines.append("  ".join(c.rjust(widths[k]) if k in right else c.ljust(widths[k])
+                                   for k, c in enumerate(cs)).rstrip())
+        return "\n".join(lines)
+    out = [fmt(list(headers)), fmt(["-" * w for w in widths])] + [fmt(r) for r in rows]
     sys.stdout.write("\n".join(out) + "\n")
 
 
@@ -92,8 +163,8 @@ def esc(text):
 
 
 def console():
-    """A rich console at least MIN_WIDTH wide: narrower terminals wrap the lines rather than rich
-    cropping or cutting the figures. Piped output is 140 wide unless COLUMNS says otherwise."""
+    """A rich console as wide as the terminal (at least MIN_WIDTH): the tables choose their layout
+    by its width. Piped output is 140 wide unless COLUMNS says otherwise."""
     import os
     import shutil
     from rich.console import Console
@@ -135,24 +206,67 @@ def list_sessions(st, routine, lo, hi, limit):
         return 0
     routines = st.routines()
     if len(rows) > PLAIN_FROM:  # rich lays out a few hundred rows well, not thousands: plain columns
-        cells = [[r[k] for k in KEYS] for r in (review.history_row(s, routines) for s in rows)]
-        print_plain(HEADERS, cells, RIGHT)
-        print("%s, newest first" % count(len(rows), "session"))
+        cells = [review.history_row(s, routines) for s in rows]
+        least = [max([len(h)] + [len(c[k]) for c in cells]) for h, k in zip(HEADERS, KEYS)]
+        least[2] = least[-1] = 12  # routine and ending wrap
+        if sum(least) + 2 * (len(least) - 1) <= out.width:
+            print_plain(HEADERS, [[c[k] for k in KEYS] for c in cells], RIGHT, out.width, words=(2, 9))
+            legend = None
+        else:
+            year = this_year(rows)
+            cells = [review.history_row(s, routines, short_when=bool(year)) for s in rows]
+            print_plain(NARROW_HEADERS, [[c[k] for k in NARROW_KEYS] for c in cells], NARROW_RIGHT, out.width,
+                        words=(1, 2, 8))
+            legend = NARROW_LEGEND
+        print("%s%s, newest first" % (count(len(rows), "session"), " of %d" % year if legend and year else ""))
+        if legend:
+            print(legend)
         return 0
-    t = table("Sessions, newest first")
-    cells = [review.history_row(s, routines) for s in rows]
-    add_columns(t, HEADERS, [[c[k] for k in KEYS] for c in cells], RIGHT, fixed=(0, 1))
-    for s, r in zip(rows, cells):
-        style = "red" if s.get("discomfort") else ("yellow" if s.get("end_reason") != "done" else None)
-        t.add_row(*[esc(r[k]) for k in KEYS], style=style)
+    t, legend = sessions_table(out, rows, routines)
     if total > len(rows):
         t.caption = "%d of %s; --limit N (0 for all) shows more" % (len(rows), count(total, "session"))
         t.caption_justify = "left"
     out.print(t)
     if any(s.get("time_source") == "reconstructed" for s in rows):
         out.print("~ time reconstructed from the device's uptime (the session ran before its clock was set)")
+    if legend:
+        out.print(legend)
     out.print("holdtimer history ID shows one session step by step")
     return 0
+
+
+def this_year(rows):
+    """The current year when every session of `rows` (of known time) is of it, else None."""
+    import datetime
+    from holdtimer import review
+    year = datetime.date.today().year
+    same = all(s.get("started_at") is None or review.local_dt(s["started_at"]).year == year for s in rows)
+    return year if same else None
+
+
+def sessions_table(out, rows, routines):
+    """The table of sessions for console `out`, and a legend line for its abbreviations (or None).
+    Wide: a column per figure. Narrow (80 columns): cut short and skipped in one column, shorter
+    headers, the year left out when every session is of this year, briefer endings."""
+    from holdtimer import review
+    cells = [review.history_row(s, routines) for s in rows]
+    t = table("Sessions, newest first")
+    fit = add_columns(t, HEADERS, [[c[k] for k in KEYS] for c in cells], RIGHT, fixed=(0, 1))
+    legend = None
+    if fit.least(out) > out.width:
+        year = this_year(rows)
+        cells = [review.history_row(s, routines, short_when=bool(year)) for s in rows]
+        t = table("Sessions of %d, newest first" % year if year else "Sessions, newest first")
+        fit = add_columns(t, NARROW_HEADERS, [[c[k] for k in NARROW_KEYS] for c in cells], NARROW_RIGHT,
+                          fixed=(0,))  # a date with its year may wrap before the time
+        legend = NARROW_LEGEND
+        keys = NARROW_KEYS
+    else:
+        keys = KEYS
+    for s, r in zip(rows, cells):
+        style = "red" if s.get("discomfort") else ("yellow" if s.get("end_reason") != "done" else None)
+        t.add_row(*[esc(r[k]) for k in keys], style=style)
+    return fit.apply(out), legend
 
 
 def show_session(st, key, all_steps=False):
@@ -185,13 +299,13 @@ def show_session(st, key, all_steps=False):
         return 0
     t = table("Steps" + ("" if all_steps else " (holds and marked steps; --all-steps for all)"))
     keys = ("step", "exercise", "kind", "set_rep", "side", "planned", "actual", "diff", "marks")
-    add_columns(t, ("#", "exercise", "kind", "set/rep", "side", "planned", "actual", "diff", "marks"),
+    fit = add_columns(t, ("#", "exercise", "kind", "set/rep", "side", "planned", "actual", "diff", "marks"),
                 [[r[k] for k in keys] for r in rows], right=(0, 5, 6, 7), fixed=(2, 3, 4))
     for r in rows:
         style = "red" if "DISCOMFORT" in r["marks"] else ("yellow" if r["marks"] else None)
         t.add_row(*[esc(r[k]) for k in ("step", "exercise", "kind", "set_rep", "side", "planned", "actual",
                                           "diff", "marks")], style=style)
-    out.print(t)
+    out.print(fit.apply(out))
     sides = review.side_summary(steps, names)
     lines = []
     for e in sides:

@@ -33,8 +33,10 @@ def build(st, routine=None, lo=None, hi=None, since=None, until=None, today=None
             for rid in sorted(by_routine)]
 
 
-def tables(rep, max_weeks=None, max_days=None):
-    """The report of one routine as plain tables: [dict(title, columns, rows, right=[column indexes])]."""
+def tables(rep, max_weeks=None, max_days=None, narrow=False):
+    """The report of one routine as plain tables: [dict(title, columns, rows, right=[column indexes],
+    legend=line or None)]. `narrow`: the same tables laid out for 80 columns (one row per exercise
+    and side, shorter headers, each with a legend line for its abbreviations)."""
     from holdtimer import review
     out = []
     a = rep.get("adherence")
@@ -64,10 +66,13 @@ def tables(rep, max_weeks=None, max_days=None):
             return "%s/%s" % (review.fmt_ms(r["actual_ms"]), review.fmt_ms(r["planned_ms"]))
         rows.append([e["exercise"], str(e["n"]), side("left"), side("right"), side("none"),
                      review.balance_text(e["balance"]), str(e["short"]), str(e["skipped"]), str(e["discomfort"])])
-    out.append({"title": "Hold time per exercise (held / planned)",
-                "columns": ["exercise", "holds", "left", "right", "no side", "balance", "short", "skipped",
-                            "discomfort"],
-                "right": [1, 2, 3, 4, 6, 7, 8], "rows": rows})
+    if narrow:
+        out.append(exercise_sides_table(rep["exercises"]))
+    else:
+        out.append({"title": "Hold time per exercise (held / planned)",
+                    "columns": ["exercise", "holds", "left", "right", "no side", "balance", "short", "skipped",
+                                "discomfort"],
+                    "right": [1, 2, 3, 4, 6, 7, 8], "rows": rows})
     spots = rep["hot_spots"]
     out.append({"title": "Discomfort hot spots" + ("" if spots else ": no discomfort marks"),
                 "columns": ["exercise", "side", "marks", "of holds", "share"], "right": [2, 3, 4],
@@ -75,12 +80,56 @@ def tables(rep, max_weeks=None, max_days=None):
                           review.pct(h["rate"])] for h in spots]})
     trend = rep["trend"][-max_weeks:] if max_weeks else rep["trend"]
     out.append({"title": "Weekly trend" + (", last %d weeks" % len(trend) if len(trend) < len(rep["trend"]) else ""),
-                "columns": ["week", "sessions", "counted", "completion", "hold time", "short/skipped",
-                            "discomfort"], "right": [1, 2, 3, 4, 5, 6],
+                "columns": ["week", "sessions", "counted", "completion", "hold time", "cut", "disc."] if narrow
+                else ["week", "sessions", "counted", "completion", "hold time", "short/skipped", "discomfort"],
+                "right": [1, 2, 3, 4, 5, 6],
+                "legend": "cut: share of the holds cut short or skipped; disc.: discomfort marks" if narrow else None,
                 "rows": [[w["label"], str(w["sessions"]), str(w["done"]), review.pct(w["completion"]),
                           review.fmt_ms(w["work_ms"]), review.pct(w["cut_rate"]) if w["holds"] else "-",
                           str(w["discomfort"])] for w in trend]})
     return out
+
+
+def exercise_sides_table(exercises):
+    """Hold time per exercise for 80 columns: a row per exercise and side (the exercise named on its
+    first row), held and planned time and their ratio, the left/right balance in short."""
+    from holdtimer import review
+    rows, elsewhere = [], False
+    for e in exercises:
+        first = True
+        for side in ("left", "right", "none"):
+            r = e["sides"].get(side)
+            if not r:
+                continue
+            planned = r.get("planned_ms") or 0
+            rows.append([e["exercise"] if first else "", "-" if side == "none" else side, str(r["n"]),
+                         review.fmt_ms(r.get("actual_ms") or 0), review.fmt_ms(planned) if planned else "-",
+                         review.pct((r.get("actual_ms") or 0) / planned) if planned else "-",
+                         short_balance(e["balance"]) if first else "",
+                         "%d/%d" % (r["short"] or 0, r["skipped"] or 0) if r["short"] or r["skipped"] else "-",
+                         str(r["discomfort"] or 0)])
+            first = False
+        if e.get("marks_elsewhere"):
+            elsewhere = True
+            rows.append([e["exercise"] if first else "", "other", "-", "-", "-", "-", "", "-",
+                         str(e["marks_elsewhere"])])
+    legend = ("%: held of planned; bal.: left/right balance (L-12%: left held 12% less); "
+              "cut: holds cut short/skipped; disc.: discomfort marks")
+    if elsewhere:
+        legend += "; other: marks on prep, rest and switch steps"
+    return {"title": "Hold time per exercise and side",
+            "columns": ["exercise", "side", "holds", "held", "planned", "%", "bal.", "cut", "disc."],
+            "right": [2, 3, 4, 5, 7, 8], "rows": rows, "legend": legend}
+
+
+def short_balance(b):
+    """review.balance_text in a few characters: 'even', 'L-12%' (left held 12 % less), 'R-20%'."""
+    from holdtimer import review
+    if b is None:
+        return ""
+    if abs(b) <= review.IMBALANCE:
+        return "even"
+    return "%s-%d%%" % ("R" if b > 0 else "L", round(100 * abs(b)))
 
 
 def summary(rep):
@@ -143,24 +192,38 @@ def run(args):
 
 
 def print_reports(reports, out):
-    from holdtimer.commands.history import add_columns, table
     from rich.markup import escape
     for rep in reports:
         lines = summary(rep)
         out.rule("[bold]%s[/bold]" % escape(lines[0]))
         for line in lines[1:]:
             out.print(escape(line))
-        for tb in tables(rep, TERMINAL_WEEKS, TERMINAL_DAYS):
+        wide = tables(rep, TERMINAL_WEEKS, TERMINAL_DAYS)
+        narrow = tables(rep, TERMINAL_WEEKS, TERMINAL_DAYS, narrow=True)
+        for tb, small in zip(wide, narrow):
             if not tb["rows"]:
                 out.print("[dim]%s[/dim]" % escape(tb["title"]))
                 continue
-            t = table(tb["title"])
-            add_columns(t, tb["columns"], tb["rows"], tb["right"], fixed=(0,) if tb["columns"][0] in (
-                "week", "day") else ())
-            for row in tb["rows"]:
-                style = "red" if row[-1] == "missed" else None
-                t.add_row(*[escape(c) for c in row], style=style)
-            out.print(t)
+            t, fit = terminal_table(tb)
+            if fit.least(out) > out.width:  # too wide for the terminal even with its words wrapped
+                tb = small
+                t, fit = terminal_table(tb)
+            out.print(fit.apply(out))
+            if tb.get("legend"):
+                out.print(escape(tb["legend"]))
+
+
+def terminal_table(tb):
+    """(rich table, its history.Fit) of one of tables()' dicts, rows added."""
+    from holdtimer.commands.history import add_columns, table
+    from rich.markup import escape
+    t = table(tb["title"])
+    fit = add_columns(t, tb["columns"], tb["rows"], tb["right"],
+                      fixed=(0,) if tb["columns"][0] in ("week", "day") else ())
+    for row in tb["rows"]:
+        style = "red" if row[-1] == "missed" else None
+        t.add_row(*[escape(c) for c in row], style=style)
+    return t, fit
 
 
 def _safe_name(text):
