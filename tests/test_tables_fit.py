@@ -9,7 +9,6 @@ import pytest
 
 import reviewgen as g
 from holdtimer import cli, review
-from holdtimer import store as store_mod
 from holdtimer.commands import history as history_cmd
 from holdtimer.commands import report as report_cmd
 from holdtimer.store import Store
@@ -124,7 +123,8 @@ def test_history_of_many_sessions_in_plain_columns_fits(home, monkeypatch, capsy
 
 @pytest.mark.parametrize("width", [80, 120])
 def test_one_session_step_by_step_fits(home, monkeypatch, capsys, width):
-    uid = store_mod.session_uid(SERIAL, ODD_SEQ)
+    with Store(str(home / "holdtimer.sqlite3")) as st:
+        uid = st.find_session("%s:%d" % (SERIAL, ODD_SEQ))["uid"]
     for extra in ([], ["--all-steps"]):
         out = run(monkeypatch, capsys, home, width, "history", uid[:8], *extra)
         with Store(str(home / "holdtimer.sqlite3")) as st:
