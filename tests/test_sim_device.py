@@ -289,3 +289,12 @@ def test_resumed_session_continues_the_step_offsets_and_counts_the_time_before_t
     assert [s["offset_ms"] for s in steps] == [sd.plan.ms_before(doc, i) for i in range(len(steps))]
     assert after["resumed"][0]["offset_ms"] == sd.plan.ms_before(doc, 6)
     assert after["end_offset_ms"] == sd.plan.total_ms(doc)
+    # The PC's review of this log, as the firmware wrote it: the store counts the whole session
+    # (issue 9: a king-hip session cut after 6 steps was stored as 556 s of 582).
+    from holdtimer.store import Store
+    with Store(str(tmp_path / "store.sqlite3")) as st:
+        assert st.add_session(after, "5133000000000001") is True
+        row = st.sessions()[0]
+        assert row["resumed"] == 1 and row["end_reason"] == "done"
+        assert row["duration_ms"] == sd.plan.total_ms(doc), (row["duration_ms"], sd.plan.total_ms(doc))
+        assert row["steps_logged"] == sd.plan.count(doc)
