@@ -39,7 +39,7 @@ def test_show_prints_each_step_with_set_rep_side_time_and_cue(tmp_path):
     lines = r.stdout.splitlines()
     rows = [ln.split(None, 4) for ln in lines if STEP_ROW.match(ln)]
     assert len(rows) == plan.count(DEMO) == 22
-    assert rows[0] == ["0:00", "1", "1", "left", "prep                             4 s"]
+    assert rows[0] == ["0:00", "1", "1", "left", "prep                           4 s"]
     assert any(ln.split() == ["0:04", "1", "1", "left", "hold", "20", "s", "pull", "gently"] for ln in lines)
     assert any(ln.split() == ["0:24", "1", "1", "right", "switch", "side", "5", "s"] for ln in lines)
     assert any(ln.split() == ["1:39", "2", "1", "left", "set", "rest", "20", "s"] for ln in lines)
@@ -58,6 +58,8 @@ def test_show_every_seed_routine(name):
     r = show(path)
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
+    too_long = [ln for ln in r.stdout.splitlines() if len(ln) > 80]
+    assert not too_long, too_long  # fits an 80-column terminal
     rows = [ln for ln in r.stdout.splitlines() if STEP_ROW.match(ln)]
     assert len(rows) == plan.count(doc)
     for e, ex in enumerate(doc["ex"]):

@@ -51,14 +51,22 @@ def step_line(plan, routine, doc, st, start_ms):
         what = "%s, press when done" % count(reps, "rep")
     time = "your pace" if kind == plan.PRESS else "%d s" % (dur // 1000)
     cue = ex.get("cue", "") if kind in (plan.HOLD, plan.TEMPO, plan.PRESS) else ""
-    return ("  %7s  %3d  %3s  %-5s  %-26s %9s  %s" % (
+    return ("  %7s  %3d  %3s  %-5s  %-24s %9s  %s" % (
         clock(start_ms), set_no, rep or "-", plan.SIDE_NAMES[side], what, time, cue)).rstrip()
+
+
+WIDTH = 80  # a step line is at most 80 columns (a cue is at most 16 characters); text lines wrap
+
+
+def _wrapped(text, indent):
+    import textwrap
+    return "\n".join(textwrap.wrap(text, WIDTH, subsequent_indent=" " * indent, break_on_hyphens=False)) + "\n"
 
 
 def render(doc, plan, routine, out):
     w = out.write
-    w("%s  (%s)\n" % (doc["name"], doc["id"]))
-    w("source: %s\n" % doc["src"])
+    w(_wrapped("%s  (%s)" % (doc["name"], doc["id"]), 2))
+    w(_wrapped("source: %s" % doc["src"], 8))
     freq = doc["freq"]
     w("frequency: %d per %s\n" % (freq["n"], freq["per"]))
     w("(prep, rest and switch rows show the set, rep and side that come next)\n")
@@ -67,10 +75,10 @@ def render(doc, plan, routine, out):
     i = 0
     for e, ex in enumerate(doc["ex"]):
         n, ms = plan.ex_size(doc, e)
-        w("\n%d. %s: %s\n" % (e + 1, ex["name"], exercise_summary(routine, doc, ex)))
+        w("\n" + _wrapped("%d. %s: %s" % (e + 1, ex["name"], exercise_summary(routine, doc, ex)), 3))
         if ex.get("cue"):
             w("   cue: %s\n" % ex["cue"])
-        w("  %7s  %3s  %3s  %-5s  %-26s %9s  cue\n" % ("start", "set", "rep", "side", "step", "time"))
+        w("  %7s  %3s  %3s  %-5s  %-24s %9s  cue\n" % ("start", "set", "rep", "side", "step", "time"))
         for st in plan.ex_steps(doc, e):
             w(step_line(plan, routine, doc, st, t) + "\n")
             t += st[5]
