@@ -173,8 +173,8 @@ def _linecol(d, pos):
 # For a routine (_TOP) it builds only what the checks read: the routine object, `freq`, the list `ex`
 # (its first EX_COUNT[1] items, the rest only counted: nex) and the exercises, with scalars for their
 # keys. A list or object where a scalar belongs is checked but not built (an empty [] or {} stands
-# for it, all the type error needs); so is the value of an unknown key (the first MAX_UNKNOWN unknown
-# keys of an object are kept, with None, for their messages) and of a duplicate key (the first
+# for it, all the type error needs: _A_LIST, _AN_OBJECT); so is the value of an unknown key (the first MAX_UNKNOWN unknown
+# keys of the document are kept, with None, for their messages) and of a duplicate key (the first
 # MAX_ERRORS + 1 duplicates are kept for messages). Every value that is not built is under an error,
 # so the routine is refused whatever the rest holds; the syntax (and nesting) of all of it is checked.
 
@@ -197,12 +197,14 @@ def _isdigit(b):
 
 _ANY = 0     # build any JSON
 _SKIP = 1    # check the syntax, build nothing (None)
-_SCALAR = 2  # a scalar is built; a list or object is checked and stands as [] or {}
+_SCALAR = 2  # a scalar is built; a list or object is checked and stands as _A_LIST or _AN_OBJECT
 _TOP = 3     # the routine object
 _FREQ = 4    # its `freq`
 _EXS = 5     # its `ex`: a list of _EX
 _EX = 6      # an exercise
-MAX_UNKNOWN = MAX_ERRORS + 1  # unknown keys kept per object (one more than can be reported)
+_A_LIST = []     # stands for a list that is not built (one for all: the checks only read its type,
+_AN_OBJECT = {}  # and a document holding it has an error, so it is never returned)
+MAX_UNKNOWN = MAX_ERRORS + 1  # unknown keys kept in all (one more than can be reported)
 
 
 def _sub(shape, key):
@@ -225,6 +227,7 @@ class _Parser:
         self.i = 0
         self.dups = []  # (pos, message) of duplicate keys; the first value is kept
         self.nex = -1   # items in the (first) list of shape _EXS
+        self.unknown = 0  # unknown keys kept (in all objects)
 
     def where(self, pos):
         return "line %d:%d" % _linecol(self.d, pos)
@@ -274,13 +277,13 @@ class _Parser:
         if b == 0x7B:
             if shape == _SCALAR or shape == _EXS:
                 self.obj(depth + 1, _SKIP)
-                return {}
+                return _AN_OBJECT
             return self.obj(depth + 1, shape)
         if b == 0x5B:
             if shape == _ANY or shape == _EXS or shape == _SKIP:
                 return self.arr(depth + 1, shape)
             self.arr(depth + 1, _SKIP)
-            return []
+            return _A_LIST
         if b == 0x22:
             return self.string(shape != _SKIP)
         if b == 0x2D or _isdigit(b):
@@ -325,7 +328,6 @@ class _Parser:
         skip = shape == _SKIP
         out = None if skip else {}
         first = None if skip else {}
-        unknown = 0
         comma = -1
         d = self.d
         while True:
@@ -340,14 +342,7 @@ class _Parser:
                 self.i += 1
                 return out
             if b != 0x22:
-                if b == 0x27:
-                    self.fail("keys must be in double quotes \"...\", not single quotes")
-                if _isword(b):
-                    w = self.word()
-                    self.fail("keys must be in double quotes: write \"%s\"" % w, i)
-                if b == 0x2F or b == 0x23:
-                    self.fail("comments are not allowed in JSON")
-                self.fail("expected a key in double quotes, found %s" % self.desc(i))
+                self.badkey(i, b)
             key = self.string()
             self.ws()
             if self.i >= self.n or d[self.i] != 0x3A:
@@ -357,22 +352,8 @@ class _Parser:
             self.i += 1
             if skip:
                 self.value(depth, _SKIP)
-            elif key in out:
-                self.value(depth, _ANY if shape == _ANY else _SKIP)
-                if shape == _ANY or len(self.dups) <= MAX_ERRORS:
-                    self.dups.append((i, "duplicate key %s (it is already at %s); keep one"
-                                      % (_q(key), self.where(first[key]))))
             else:
-                sub = _ANY if shape == _ANY else _sub(shape, key)
-                if sub != _SKIP:
-                    out[key] = self.value(depth, sub)
-                    first[key] = i
-                else:
-                    self.value(depth, _SKIP)
-                    if unknown < MAX_UNKNOWN:
-                        unknown += 1
-                        out[key] = None
-                        first[key] = i
+                self.member(out, first, key, i, depth, shape)
             self.ws()
             i = self.i
             if i >= self.n:
@@ -388,6 +369,35 @@ class _Parser:
                 self.fail("missing `,` before the key (after the value of %s)" % _q(key))
             else:
                 self.fail("expected `,` or `}` after the value of %s, found %s" % (_q(key), self.desc(i)))
+
+    def badkey(self, i, b):
+        if b == 0x27:
+            self.fail("keys must be in double quotes \"...\", not single quotes")
+        if _isword(b):
+            w = self.word()
+            self.fail("keys must be in double quotes: write \"%s\"" % w, i)
+        if b == 0x2F or b == 0x23:
+            self.fail("comments are not allowed in JSON")
+        self.fail("expected a key in double quotes, found %s" % self.desc(i))
+
+    def member(self, out, first, key, i, depth, shape):
+        """Parse the value of key (at byte i) into out, as the shape of the object says."""
+        if key in out:
+            self.value(depth, _ANY if shape == _ANY else _SKIP)
+            if shape == _ANY or len(self.dups) <= MAX_ERRORS:
+                self.dups.append((i, "duplicate key %s (it is already at %s); keep one"
+                                  % (_q(key), self.where(first[key]))))
+            return
+        sub = _ANY if shape == _ANY else _sub(shape, key)
+        if sub != _SKIP:
+            out[key] = self.value(depth, sub)
+            first[key] = i
+            return
+        self.value(depth, _SKIP)
+        if self.unknown < MAX_UNKNOWN:
+            self.unknown += 1
+            out[key] = None
+            first[key] = i
 
     def arr(self, depth, shape=_ANY):
         start = self.i
