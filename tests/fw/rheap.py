@@ -2,7 +2,9 @@
 # and a measure of the heap one parse needs. Runs on CPython (the inputs, the expected results) and on
 # the MicroPython unix port (the heap: tests/test_rcheck_heap.py, docs/routines.md "Limits").
 #
-#   micropython -X heapsize=512k tests/fw/rheap.py [NAME ...]   # prints "NAME BYTES ok|err" per input
+#   micropython -X heapsize=1024k tests/fw/rheap.py [NAME ...]   # "NAME BYTES NEED ok|err FIRST-ERROR"
+#   micropython -X heapsize=256k tests/fw/rheap.py --budget BYTES   # "FAIL NAME" for each input that
+#       does not give its normal result with only BYTES free, then "checked N"
 import gc
 import sys
 
@@ -54,55 +56,71 @@ def _big_valid():
 
 
 def inputs():
-    """(name, bytes) of the hostile inputs; each at most 4096 bytes."""
+    """[(name, bytes)] of the hostile inputs; each at most 4096 bytes."""
+    return list(each())
+
+
+def each():
+    """The hostile inputs, one at a time (name, bytes)."""
     top = SMALL[:-1]
-    out = [
-        ("seed-like", SMALL),
-        ("long-notes", _fill(top + b',"notes":"', b"x", b'"}')),
-        ("long-notes-escaped", _fill(top + b',"notes":"', b"\\u00e9", b'"}')),
-        ("long-notes-utf8", _fill(top + b',"notes":"', "\u2013".encode(), b'"}')),
-        ("long-name", _fill(b'{"v":1,"id":"t","name":"', b"x", b'","src":"s","freq":{"n":1,"per":"day"},"ex":[]}')),
-        ("long-name-undrawable", _fill(b'{"name":"', "\u00e9".encode(), b'"}')),
-        ("long-name-escaped", _fill(b'{"name":"', b"\\u00e9", b'"}')),
-        ("long-cues", _fill(b'{"ex":[', b'{"name":"\\u00e9","cue":"' + b"\\u2019" * 100 + b'"},', b'{}]}')),
-        ("long-id", _fill(b'{"id":"', b"A", b'"}')),
-        ("long-id-utf8", _fill(b'{"id":"', "\u00c9".encode(), b'"}')),
-        ("long-key", _fill(b'{"', b"k", b'":1}')),
-        ("long-keys", _fill(b"{", b'"' + b"h" * 30 + b'":1,', b'"v":1}')),
-        ("many-keys-top", _keys(b"{", b"}", "%x")),
-        ("many-keys-ex", _keys(b'{"ex":[{', b"}]}", "%x")),
-        ("many-keys-freq", _keys(b'{"freq":{', b"}}", "%x")),
-        ("many-keys-strings", _keys(b"{", b"}", "%x", b'""')),
-        ("many-keys-nested", _keys(b"{", b"}", "%x", b"{}")),
-        ("many-known-keys", _fill(b'{"ex":[', b'{"name":"a","hold":1,"cue":"c","reps":1,"sets":1,"rest":1,'
+    out = (
+        ("seed-like", lambda: SMALL),
+        ("long-notes", lambda: _fill(top + b',"notes":"', b"x", b'"}')),
+        ("long-notes-escaped", lambda: _fill(top + b',"notes":"', b"\\u00e9", b'"}')),
+        ("long-notes-utf8", lambda: _fill(top + b',"notes":"', "\u2013".encode(), b'"}')),
+        ("long-name", lambda: _fill(b'{"v":1,"id":"t","name":"', b"x", b'","src":"s","freq":{"n":1,"per":"day"},"ex":[]}')),
+        ("long-name-undrawable", lambda: _fill(b'{"name":"', "\u00e9".encode(), b'"}')),
+        ("long-name-escaped", lambda: _fill(b'{"name":"', b"\\u00e9", b'"}')),
+        ("long-cues", lambda: _fill(b'{"ex":[', b'{"name":"\\u00e9","cue":"' + b"\\u2019" * 100 + b'"},', b'{}]}')),
+        ("long-id", lambda: _fill(b'{"id":"', b"A", b'"}')),
+        ("long-id-utf8", lambda: _fill(b'{"id":"', "\u00c9".encode(), b'"}')),
+        ("long-key", lambda: _fill(b'{"', b"k", b'":1}')),
+        ("long-keys", lambda: _fill(b"{", b'"' + b"h" * 30 + b'":1,', b'"v":1}')),
+        ("many-keys-top", lambda: _keys(b"{", b"}", "%x")),
+        ("many-keys-ex", lambda: _keys(b'{"ex":[{', b"}]}", "%x")),
+        ("many-keys-freq", lambda: _keys(b'{"freq":{', b"}}", "%x")),
+        ("many-keys-strings", lambda: _keys(b"{", b"}", "%x", b'""')),
+        ("many-keys-nested", lambda: _keys(b"{", b"}", "%x", b"{}")),
+        ("many-known-keys", lambda: _fill(b'{"ex":[', b'{"name":"a","hold":1,"cue":"c","reps":1,"sets":1,"rest":1,'
                                   b'"srest":1,"switch":1,"prep":1,"why":"","sides":"none"},', b"{}]}")),
-        ("dup-keys", _fill(b"{", b'"a":0,', b'"a":0}')),
-        ("dup-known-keys", _fill(b"{", b'"v":1,', b'"v":1}')),
-        ("dup-ex", _fill(b'{"ex":[{"name":"a","hold":1}]', b',"ex":[{"name":"a","hold":1}]', b"}")),
-        ("dup-long-key", _fill(b'{"' + b"q" * 40 + b'":0', b',"' + b"q" * 40 + b'":0', b"}")),
-        ("big-array-ints", _fill(b'{"notes":[', b"0,", b"0]}")),
-        ("big-array-ex-ints", _fill(b'{"ex":[', b"0,", b"0]}")),
-        ("big-array-ex-objects", _fill(b'{"ex":[', b"{},", b"{}]}")),
-        ("big-array-ex-lists", _fill(b'{"ex":[', b"[],", b"[]]}")),
-        ("big-array-ex-strings", _fill(b'{"ex":[', b'"",', b'""]}')),
-        ("big-array-top", _fill(b"[", b"{},", b"{}]")),
-        ("wide-tree", _fill(b'{"notes":[', b"[[[[[[0,0,0,0,0,0,0,0]]]]]],", b"0]}")),
-        ("nested-lists", _fill(b'{"notes":[', b"[[[],[],[]],[[],[],[]]],", b"0]}")),
-        ("deep-nesting", b"[" * 3000),
-        ("deep-objects", b'{"a":' * 800),
-        ("many-errors", _fill(b'{"ex":[', b'{"name":"\\u00e9","hold":0,"reps":0},', b"{}]}")),
-        ("many-dup-errors", _fill(b'{"ex":[', b'{"name":"a","name":"b"},', b"{}]}")),
-        ("many-unknown-suggest", _keys(b'{"ex":[{', b"}]}", "hol%x")),
-        ("many-lines", _fill(b"{", b'\n"a":0,', b'\n"a":0}')),
-        ("numbers", _fill(b'{"notes":[', b"12345678901234567890123456789012,", b"0]}")),
-        ("floats", _fill(b'{"notes":[', b"1.5e300,", b"0]}")),
-        ("cut-string", _fill(b'{"notes":"', b"x", b"")),
-        ("whitespace", _fill(b"", b" ", b"{}")),
-    ]
-    out.append(("big-valid-4095", _big_valid()))
-    for name, data in out:
-        assert len(data) <= MAX, (name, len(data))
-    return out
+        ("many-keys-30-ex", lambda: _fill(b'{"ex":[', _keys(b"{", b"},", "%x", n=136), b"{}]}")),
+        ("many-keys-30-ex-short", lambda: _fill(b'{"ex":[', b'{"a":0,"b":0,"c":0,"d":0,"e":0,"f":0,"g":0,"h":0,"i":0,'
+                                        b'"j":0,"k":0,"l":0,"m":0,"o":0,"p":0,"q":0,"r":0,"s":0,"t":0},', b"{}]}")),
+        ("known-keys-containers", lambda: _fill(b'{"ex":[', b'{"name":{},"hold":[],"cue":{},"reps":[],"sets":{},"rest":[],'
+                                        b'"srest":{},"switch":[],"prep":{},"why":[],"sides":{},"tempo":[]},', b"{}]}")),
+        ("known-keys-strings", lambda: _fill(b'{"ex":[', b'{"name":"Exercise nam 01","cue":"Cue cue cue c 01",'
+                                     b'"why":"' + b"w" * 60 + b'","sides":"each","hold":1},', b"{}]}")),
+        ("dup-keys", lambda: _fill(b"{", b'"a":0,', b'"a":0}')),
+        ("dup-known-keys", lambda: _fill(b"{", b'"v":1,', b'"v":1}')),
+        ("dup-ex", lambda: _fill(b'{"ex":[{"name":"a","hold":1}]', b',"ex":[{"name":"a","hold":1}]', b"}")),
+        ("dup-long-key", lambda: _fill(b'{"' + b"q" * 40 + b'":0', b',"' + b"q" * 40 + b'":0', b"}")),
+        ("big-array-ints", lambda: _fill(b'{"notes":[', b"0,", b"0]}")),
+        ("big-array-ex-ints", lambda: _fill(b'{"ex":[', b"0,", b"0]}")),
+        ("big-array-ex-objects", lambda: _fill(b'{"ex":[', b"{},", b"{}]}")),
+        ("big-array-ex-lists", lambda: _fill(b'{"ex":[', b"[],", b"[]]}")),
+        ("big-array-ex-strings", lambda: _fill(b'{"ex":[', b'"",', b'""]}')),
+        ("big-array-top", lambda: _fill(b"[", b"{},", b"{}]")),
+        ("wide-tree", lambda: _fill(b'{"notes":[', b"[[[[[[0,0,0,0,0,0,0,0]]]]]],", b"0]}")),
+        ("nested-lists", lambda: _fill(b'{"notes":[', b"[[[],[],[]],[[],[],[]]],", b"0]}")),
+        ("deep-nesting", lambda: b"[" * 3000),
+        ("deep-objects", lambda: b'{"a":' * 800),
+        ("many-errors", lambda: _fill(b'{"ex":[', b'{"name":"\\u00e9","hold":0,"reps":0},', b"{}]}")),
+        ("many-dup-errors", lambda: _fill(b'{"ex":[', b'{"name":"a","name":"b"},', b"{}]}")),
+        ("many-unknown-suggest", lambda: _keys(b'{"ex":[{', b"}]}", "hol%x")),
+        ("many-lines", lambda: _fill(b"{", b'\n"a":0,', b'\n"a":0}')),
+        ("numbers", lambda: _fill(b'{"notes":[', b"12345678901234567890123456789012,", b"0]}")),
+        ("floats", lambda: _fill(b'{"notes":[', b"1.5e300,", b"0]}")),
+        ("cut-string", lambda: _fill(b'{"notes":"', b"x", b"")),
+        ("whitespace", lambda: _fill(b"", b" ", b"{}")),
+    )
+    for name, make in out:
+        yield name, make()
+    yield "big-valid-4095", _big_valid()
+    one = (b'{"cue":"","hold":1,"name":"a","prep":0,"reps":1,"rest":0,"sets":1,"sides":"alt","srest":0,'
+           b'"switch":1,"why":""}')
+    yield "valid-all-keys", SMALL[:SMALL.index(b'"ex":[') + 6] + b",".join([one] * 30) + b"]}"
+    why = b'{"hold":1,"name":"a","why":"' + b"\\u00e9" * 16 + b'"}'
+    yield "valid-long-whys", SMALL[:SMALL.index(b'"ex":[') + 6] + b",".join([why] * 30) + b"]}"
 
 
 def _result(data):
@@ -114,14 +132,14 @@ def _ballast(budget):
     """Fill the heap but for one free region of about `budget` bytes; return what fills it. The
     holes left by earlier allocations are filled too, so the region is the whole free heap."""
     gc.collect()
-    hold = [None] * 16384
     room = bytearray(budget) if budget > 0 else None  # the region, kept free for parse
-    i = 0
+    hold = [[None] * 256 for _ in range(32)]
+    n = 0
     size = 4096
-    while i < len(hold) and size >= 1:
+    while size >= 1 and n < 256 * 32:
         try:
-            hold[i] = bytearray(size)
-            i += 1
+            hold[n >> 8][n & 255] = bytearray(size)
+            n += 1
         except MemoryError:
             size //= 2
     room = None
@@ -159,11 +177,24 @@ def need(data):
     return hi
 
 
+BUDGET = 16 * 1024  # docs/routines.md, "Limits": the heap one validation needs (64-bit unix port)
+
+
 def main(names):
     here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
     sys.path.insert(0, here + "/../../firmware")
     import routine
     routine.parse(SMALL)  # rcheck loaded, as on the device before the first routine is checked
+    if names[:1] == ["--budget"]:
+        budget = int(names[1])
+        n = 0
+        for name, data in each():
+            want = _result(data)
+            if not fits(data, budget, want):
+                print("FAIL", name)
+            n += 1
+        print("checked", n)
+        return
     for name, data in inputs():
         if names and name not in names:
             continue
