@@ -355,7 +355,7 @@ def test_fuzz_routine_every_accepted_routine_at_the_limits_runs_to_the_end(doc, 
     assume(len(raw) <= routine.MAX_BYTES)
     got, errs = check_parse(raw)
     secs = [routine.ex_seconds(doc, ex) for ex in doc["ex"]]
-    over = max(secs) >= routine.EX_LIMIT_S or sum(secs) >= routine.ROUTINE_LIMIT_S
+    over = max(secs) >= 2 * 3600 or sum(secs) >= 4 * 3600  # docs/routines.md, not the validator's own
     assert (got is None) == over, errs
     if got is None:
         assert all("planned time" in e for e in errs), errs
