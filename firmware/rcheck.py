@@ -36,9 +36,12 @@ EX_COUNT = (1, 30)
 
 
 def parse(data, name):
-    """routine.parse: (doc, errors)."""
+    """routine.parse: (doc, errors). MemoryError is raised, never turned into an error line: the heap
+    is exhausted (the device answers `err memory`), the routine is not known to be invalid."""
     try:
         return _parse(data, name)
+    except MemoryError:
+        raise
     except Exception as e:  # last resort: everything below is written not to raise
         return None, ["%s: top: internal validator error (%s); please report it" % (name, type(e).__name__)]
 
@@ -86,13 +89,14 @@ def _parse(data, name):
             return None, E.list
         p = _Parser(data)
         try:
-            doc = p.document()
+            doc = p.document(_TOP)
         except _Syntax as e:
             E.add("line %d:%d" % _linecol(data, e.args[0]), e.args[1])
             return None, E.list
         for pos, msg in p.dups:
             E.add("line %d:%d" % _linecol(data, pos), msg)
-        _check(doc, E)
+        p = p.nex
+        _check(doc, E, p)
     except _Stop:
         pass
     if E.list:
@@ -151,19 +155,28 @@ def _bad_utf8(d):
 
 
 def _linecol(d, pos):
-    """(line, column) of byte offset pos, both from 1; the column counts characters."""
-    head = d[:pos]
-    line = head.count(b"\n") + 1
-    start = head.rfind(b"\n") + 1
+    """(line, column) of byte offset pos, both from 1; the column counts characters. No copies."""
+    start = d.rfind(b"\n", 0, pos) + 1
+    line = d.count(b"\n", 0, start) + 1
     col = 1
-    for b in head[start:]:
-        if b & 0xC0 != 0x80:
+    for j in range(start, pos):
+        if d[j] & 0xC0 != 0x80:
             col += 1
     return line, col
 
 
 # ---------------------------------------------------------------------------------------------
 # The JSON parser: strict RFC 8259, depth-limited recursive descent over the bytes
+#
+# Its heap is bounded by the routine format, not only by the input's size (issue 9): what it builds
+# depends on where a value is (its "shape"). _ANY builds any JSON (document() with no shape: tests).
+# For a routine (_TOP) it builds only what the checks read: the routine object, `freq`, the list `ex`
+# (its first EX_COUNT[1] items, the rest only counted: nex) and the exercises, with scalars for their
+# keys. A list or object where a scalar belongs is checked but not built (an empty [] or {} stands
+# for it, all the type error needs: _A_LIST, _AN_OBJECT); so is the value of an unknown key (the first MAX_UNKNOWN unknown
+# keys of the document are kept, with None, for their messages) and of a duplicate key (the first
+# MAX_ERRORS + 1 duplicates are kept for messages). Every value that is not built is under an error,
+# so the routine is refused whatever the rest holds; the syntax (and nesting) of all of it is checked.
 
 
 class _Syntax(Exception):
@@ -182,12 +195,39 @@ def _isdigit(b):
     return 0x30 <= b <= 0x39
 
 
+_ANY = 0     # build any JSON
+_SKIP = 1    # check the syntax, build nothing (None)
+_SCALAR = 2  # a scalar is built; a list or object is checked and stands as _A_LIST or _AN_OBJECT
+_TOP = 3     # the routine object
+_FREQ = 4    # its `freq`
+_EXS = 5     # its `ex`: a list of _EX
+_EX = 6      # an exercise
+_A_LIST = []     # stands for a list that is not built (one for all: the checks only read its type,
+_AN_OBJECT = {}  # and a document holding it has an error, so it is never returned)
+MAX_UNKNOWN = MAX_ERRORS + 1  # unknown keys kept in all (one more than can be reported)
+
+
+def _sub(shape, key):
+    """Shape of the value of key in an object of shape `shape`; _SKIP for an unknown key."""
+    if shape == _EX:
+        return _SCALAR if key in EX_KEYS else _SKIP
+    if shape == _TOP:
+        if key == "ex":
+            return _EXS
+        if key == "freq":
+            return _FREQ
+        return _SCALAR if key in TOP_KEYS else _SKIP
+    return _SCALAR if key in FREQ_KEYS else _SKIP
+
+
 class _Parser:
     def __init__(self, data):
         self.d = data
         self.n = len(data)
         self.i = 0
         self.dups = []  # (pos, message) of duplicate keys; the first value is kept
+        self.nex = -1   # items in the (first) list of shape _EXS
+        self.unknown = 0  # unknown keys kept (in all objects)
 
     def where(self, pos):
         return "line %d:%d" % _linecol(self.d, pos)
@@ -203,11 +243,11 @@ class _Parser:
             i += 1
         self.i = i
 
-    def document(self):
+    def document(self, shape=_ANY):
         self.ws()
         if self.i >= self.n:
             self.fail("empty file; a routine is a JSON object {...}")
-        v = self.value(0)
+        v = self.value(0, shape)
         self.ws()
         if self.i < self.n:
             self.fail("unexpected %s after the end of the routine (only one JSON object is allowed)"
@@ -228,20 +268,26 @@ class _Parser:
             j += 1
         return _shown(self.d[i:j].decode(), "character ")
 
-    def value(self, depth):
+    def value(self, depth, shape=_ANY):
         self.ws()
         i = self.i
         if i >= self.n:
             self.fail("unexpected end of file, expected a value")
         b = self.d[i]
         if b == 0x7B:
-            return self.obj(depth + 1)
+            if shape == _SCALAR or shape == _EXS:
+                self.obj(depth + 1, _SKIP)
+                return _AN_OBJECT
+            return self.obj(depth + 1, shape)
         if b == 0x5B:
-            return self.arr(depth + 1)
+            if shape == _ANY or shape == _EXS or shape == _SKIP:
+                return self.arr(depth + 1, shape)
+            self.arr(depth + 1, _SKIP)
+            return _A_LIST
         if b == 0x22:
-            return self.string()
+            return self.string(shape != _SKIP)
         if b == 0x2D or _isdigit(b):
-            return self.number()
+            return self.number(shape != _SKIP)
         if _isword(b):
             w = self.word()
             if w == "true":
@@ -274,13 +320,14 @@ class _Parser:
             self.fail("comments are not allowed in JSON", i)
         self.fail("unexpected %s, expected a value" % self.desc(i), i)
 
-    def obj(self, depth):
+    def obj(self, depth, shape=_ANY):
         start = self.i
         if depth > MAX_DEPTH:
             self.fail("nested deeper than %d levels" % MAX_DEPTH)
         self.i += 1
-        out = {}
-        first = {}
+        skip = shape == _SKIP
+        out = None if skip else {}
+        first = None if skip else {}
         comma = -1
         d = self.d
         while True:
@@ -295,14 +342,7 @@ class _Parser:
                 self.i += 1
                 return out
             if b != 0x22:
-                if b == 0x27:
-                    self.fail("keys must be in double quotes \"...\", not single quotes")
-                if _isword(b):
-                    w = self.word()
-                    self.fail("keys must be in double quotes: write \"%s\"" % w, i)
-                if b == 0x2F or b == 0x23:
-                    self.fail("comments are not allowed in JSON")
-                self.fail("expected a key in double quotes, found %s" % self.desc(i))
+                self.badkey(i, b)
             key = self.string()
             self.ws()
             if self.i >= self.n or d[self.i] != 0x3A:
@@ -310,13 +350,10 @@ class _Parser:
                     self.fail("unexpected end of file: the `{` at %s is not closed" % self.where(start))
                 self.fail("expected `:` after the key %s, found %s" % (_q(key), self.desc(self.i)))
             self.i += 1
-            v = self.value(depth)
-            if key in out:
-                self.dups.append((i, "duplicate key %s (it is already at %s); keep one"
-                                  % (_q(key), self.where(first[key]))))
+            if skip:
+                self.value(depth, _SKIP)
             else:
-                out[key] = v
-                first[key] = i
+                self.member(out, first, key, i, depth, shape)
             self.ws()
             i = self.i
             if i >= self.n:
@@ -333,12 +370,44 @@ class _Parser:
             else:
                 self.fail("expected `,` or `}` after the value of %s, found %s" % (_q(key), self.desc(i)))
 
-    def arr(self, depth):
+    def badkey(self, i, b):
+        if b == 0x27:
+            self.fail("keys must be in double quotes \"...\", not single quotes")
+        if _isword(b):
+            w = self.word()
+            self.fail("keys must be in double quotes: write \"%s\"" % w, i)
+        if b == 0x2F or b == 0x23:
+            self.fail("comments are not allowed in JSON")
+        self.fail("expected a key in double quotes, found %s" % self.desc(i))
+
+    def member(self, out, first, key, i, depth, shape):
+        """Parse the value of key (at byte i) into out, as the shape of the object says."""
+        if key in out:
+            self.value(depth, _ANY if shape == _ANY else _SKIP)
+            if shape == _ANY or len(self.dups) <= MAX_ERRORS:
+                self.dups.append((i, "duplicate key %s (it is already at %s); keep one"
+                                  % (_q(key), self.where(first[key]))))
+            return
+        sub = _ANY if shape == _ANY else _sub(shape, key)
+        if sub != _SKIP:
+            out[key] = self.value(depth, sub)
+            first[key] = i
+            return
+        self.value(depth, _SKIP)
+        if self.unknown < MAX_UNKNOWN:
+            self.unknown += 1
+            out[key] = None
+            first[key] = i
+
+    def arr(self, depth, shape=_ANY):
         start = self.i
         if depth > MAX_DEPTH:
             self.fail("nested deeper than %d levels" % MAX_DEPTH)
         self.i += 1
-        out = []
+        out = None if shape == _SKIP else []
+        count = 0
+        keep = 1 << 30 if shape == _ANY else EX_COUNT[1]
+        item = _EX if shape == _EXS else shape
         comma = -1
         d = self.d
         while True:
@@ -350,8 +419,12 @@ class _Parser:
                 if comma >= 0:
                     self.fail("trailing comma before `]`; remove the last `,`", comma)
                 self.i += 1
-                return out
-            out.append(self.value(depth))
+                return self.done(out, count, shape)
+            if out is not None and count < keep:
+                out.append(self.value(depth, item))
+            else:
+                self.value(depth, _SKIP)
+            count += 1
             self.ws()
             i = self.i
             if i >= self.n:
@@ -362,11 +435,16 @@ class _Parser:
                 self.i += 1
             elif b == 0x5D:
                 self.i += 1
-                return out
+                return self.done(out, count, shape)
             else:
-                self.fail("expected `,` or `]` after item %d of the list, found %s" % (len(out) - 1, self.desc(i)))
+                self.fail("expected `,` or `]` after item %d of the list, found %s" % (count - 1, self.desc(i)))
 
-    def string(self):
+    def done(self, out, count, shape):
+        if shape == _EXS and self.nex < 0:
+            self.nex = count
+        return out
+
+    def string(self, build=True):
         d = self.d
         n = self.n
         start = self.i
@@ -381,9 +459,10 @@ class _Parser:
             if b == 0x22:
                 break
             if b == 0x5C:
-                if buf is None:
-                    buf = bytearray()
-                buf += d[seg:i]
+                if build:
+                    if buf is None:
+                        buf = bytearray()
+                    buf += memoryview(d)[seg:i]
                 i = self.escape(i, buf)
                 seg = i
                 continue
@@ -393,9 +472,11 @@ class _Parser:
                 self.fail("control character U+%04X inside text; write it as an escape (\\t, \\u00XX)" % b, i)
             i += 1
         self.i = i + 1
+        if not build:
+            return None
         if buf is None:
-            return d[seg:i].decode()
-        buf += d[seg:i]
+            return str(memoryview(d)[seg:i], "utf-8")  # no copy of the bytes first
+        buf += memoryview(d)[seg:i]
         return buf.decode()
 
     def hex4(self, i):
@@ -421,7 +502,8 @@ class _Parser:
             self.fail("text not closed (it ends in a `\\`)", i)
         b = self.d[i + 1]
         if b in _ESC:
-            buf.append(ord(_ESC[b]))
+            if buf is not None:
+                buf.append(ord(_ESC[b]))
             return i + 2
         if b != 0x75:
             self.fail("invalid escape `\\%s` inside text (write \\\\ for a backslash)"
@@ -437,12 +519,14 @@ class _Parser:
                 lo = self.hex4(i + 8)
             if not 0xDC00 <= lo <= 0xDFFF:
                 self.fail("invalid escape \\u%04x: a high surrogate without a low one" % u, i)
-            _utf8(buf, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00))
+            if buf is not None:
+                _utf8(buf, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00))
             return i + 12
-        _utf8(buf, u)
+        if buf is not None:
+            _utf8(buf, u)
         return i + 6
 
-    def number(self):
+    def number(self, build=True):
         d = self.d
         n = self.n
         start = i = self.i
@@ -480,6 +564,8 @@ class _Parser:
         if i - start > MAX_NUMBER:
             self.fail("number too long (more than %d characters)" % MAX_NUMBER, start)
         self.i = i
+        if not build:
+            return None
         text = d[start:i].decode()
         if frac:
             return float(text)
@@ -591,12 +677,23 @@ def _dist(a, b):
     return prev[-1]
 
 
+def _lower(s):
+    """s with A-Z in lower case, nothing else changed (the same on every runtime)."""
+    b = bytearray(s.encode())
+    for i in range(len(b)):
+        if 65 <= b[i] <= 90:
+            b[i] += 32
+    return b.decode()
+
+
 def _suggest(key, keys):
-    low = key.lower()
+    if len(key) > 24:  # no key is near it; and no copy of long text
+        return None
+    low = _lower(key)
     for k in keys:
         if k == low:
             return k
-    if len(key) < 3 or len(key) > 24:
+    if len(key) < 3:
         return None
     best = None
     bd = 3
@@ -661,29 +758,31 @@ def _text(E, place, v, lo, hi):
         ok = False
     first = None
     nbad = 0
-    fix = []
-    fixable = True
+    fix = bytearray() if n <= 60 else None  # the corrected text, only for text short enough to show
     pos = 0
     b = v.encode()
     i = 0
     while i < len(b):
         k = b[i]
+        pos += 1
+        if 0x20 <= k <= 0x7E:
+            if fix is not None:
+                fix.append(k)
+            i += 1
+            continue
         k = 1 if k < 0xC0 else 2 if k < 0xE0 else 3 if k < 0xF0 else 4
         c = b[i:i + k].decode()  # not `for c in v`: see _utf8
         i += k
         o = ord(c)
-        pos += 1
-        if 0x20 <= o <= 0x7E:
-            fix.append(c)
-            continue
         nbad += 1
         r = _ascii_for(c)
         if first is None:
             first = (c, o, pos, r)
-        if r is None:
-            fixable = False
-        else:
-            fix.append(r)
+        if fix is not None:
+            if r is None:
+                fix = None
+            else:
+                fix += r.encode()
     if first is None:
         return ok
     c, o, pos, r = first
@@ -691,8 +790,8 @@ def _text(E, place, v, lo, hi):
     msg = "character %s at position %d cannot be drawn (the device's font has printable ASCII only)" % (shown, pos)
     if nbad > 1:
         msg += ", and %d more" % (nbad - 1)
-    if fixable and len(v) <= 60:
-        msg += "; write %s" % canon.dumps("".join(fix)).decode()
+    if fix is not None:
+        msg += "; write %s" % canon.dumps(fix.decode()).decode()
     elif r is not None:
         msg += "; replace it with %s" % _q(r)
     else:
@@ -739,7 +838,7 @@ def _missing(E, place, what):
     E.add(place, "missing (required): " + what)
 
 
-def _check(doc, E):
+def _check(doc, E, nex=-1):
     if not isinstance(doc, dict):
         E.add("top", "a routine is a JSON object {...}, not %s" % _what(doc))
         return
@@ -785,8 +884,10 @@ def _check(doc, E):
     if not exs:
         E.add("ex", "empty; a routine needs %d to %d exercises" % EX_COUNT)
         return
-    if len(exs) > EX_COUNT[1]:
-        E.add("ex", "%d exercises, at most %d are allowed" % (len(exs), EX_COUNT[1]))
+    if nex < 0:
+        nex = len(exs)
+    if nex > EX_COUNT[1]:  # the parser kept the first EX_COUNT[1] and counted the rest
+        E.add("ex", "%d exercises, at most %d are allowed" % (nex, EX_COUNT[1]))
         return
     for i in range(len(exs)):
         _check_ex(E, "ex[%d]" % i, exs[i])
@@ -819,12 +920,17 @@ def _check_id(E, v):
             break
     if good:
         return
-    fix = []
-    for o in v.lower().encode():
-        c = chr(o) if (97 <= o <= 122 or 48 <= o <= 57) else "-"
-        if c != "-" or (fix and fix[-1] != "-"):
-            fix.append(c)
-    s = "".join(fix).strip("-")[:ID_MAX].strip("-")
+    fix = bytearray()  # lower-case ASCII; anything else one `-`; the first ID_MAX + 1 are enough
+    for o in v.encode():
+        if 65 <= o <= 90:
+            o += 32
+        if not (97 <= o <= 122 or 48 <= o <= 57):
+            o = 45
+        if o != 45 or (fix and fix[-1] != 45):
+            fix.append(o)
+            if len(fix) > ID_MAX:
+                break
+    s = fix.decode().strip("-")[:ID_MAX].strip("-")
     msg = "%s is not a valid id: 1 to %d of a-z, 0-9 and - (it is also the file name on the device)" % (_q(v), ID_MAX)
     if s:
         msg += "; e.g. %s" % _q(s)

@@ -83,10 +83,14 @@ def content_hash(data):
 
 
 def parse(data, name="routine"):
-    """(doc, errors): doc is the routine as written (no defaults filled) or None if there are errors."""
+    """(doc, errors): doc is the routine as written (no defaults filled) or None if there are errors.
+    Raises MemoryError (only) if the heap runs out, loading the checker or checking: the routine may
+    be valid, so it is not refused as invalid (the link answers `err memory`)."""
     try:
         import rcheck
         return rcheck.parse(data, name)
+    except MemoryError:  # out of heap, not an invalid routine: the caller answers it as such
+        raise
     except Exception as e:  # last resort: rcheck is written not to raise
         return None, ["%s: top: internal validator error (%s); please report it" % (name, type(e).__name__)]
 

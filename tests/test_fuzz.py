@@ -295,6 +295,75 @@ def test_fuzz_routine_generated_valid_documents_run_to_the_end(doc, style, data)
     assert evs[-1][0] == "done" and ticks.diff(evs[-1][1], start) == plan.total_ms(got) + presses * press_after
 
 
+def _edge(lo, hi):
+    return st.one_of(st.sampled_from([lo, lo + 1, hi - 1, hi]), st.integers(lo, hi))
+
+
+@st.composite
+def limit_routines(draw):
+    """Routines at the format's limits: 1-30 exercises, every key, every value anywhere in its range
+    (edges likely), compact (so thirty of them fit in 4096 bytes)."""
+    exs = []
+    for i in range(draw(st.integers(1, 30), label="exercises")):
+        ex = {"name": "E%d" % i}
+        kind = draw(st.sampled_from(routine.KINDS))
+        if kind == "press":
+            ex["press"] = True
+        else:
+            lo, hi, _ = routine.EX_INTS[kind]
+            ex[kind] = draw(_edge(lo, hi))
+        for k in ("reps", "sets", "rest", "srest", "switch", "prep"):
+            if draw(st.booleans()):
+                lo, hi, _ = routine.EX_INTS[k]
+                ex[k] = draw(_edge(lo, hi))
+        if draw(st.booleans()):
+            ex["sides"] = draw(st.sampled_from(routine.SIDES))
+        exs.append(ex)
+    doc = {"v": 1, "id": "limits", "name": "L", "src": "S", "freq": {"n": 1, "per": "day"}, "ex": exs}
+    if draw(st.booleans()):
+        doc["prep"] = draw(_edge(0, 120))
+    return doc
+
+
+def run_to_the_end(got, start, press_after=1500):
+    """Drive engine.Engine through routine `got` (PRESS steps pressed); the end tick and the plan agree."""
+    e = engine.Engine(got, start)
+    evs = e.start(start)
+    t = 0
+    presses = 0
+    while not e.done:
+        w = e.wake_in(ticks.add(start, t))
+        if w is None:
+            assert e.step[0] == plan.PRESS
+            t += press_after
+            presses += 1
+            evs = e.gesture("short", ticks.add(start, t))
+        else:
+            assert w > 0
+            t += w
+            evs = e.update(ticks.add(start, t))
+    assert evs[-1][0] == "done" and ticks.diff(evs[-1][1], start) == plan.total_ms(got) + presses * press_after
+
+
+@FUZZ
+@given(limit_routines(), st.integers(0, P - 1))
+def test_fuzz_routine_every_accepted_routine_at_the_limits_runs_to_the_end(doc, start):
+    """Issue 9: the validator never lets through a routine the app cannot run. A routine within every
+    range is accepted exactly when its planned time is under the limits (routine.ex_seconds, checked
+    here against plan.total_ms), and then plan.count, plan.steps and the engine run it to the end."""
+    raw = canon.dumps(doc)
+    assume(len(raw) <= routine.MAX_BYTES)
+    got, errs = check_parse(raw)
+    secs = [routine.ex_seconds(doc, ex) for ex in doc["ex"]]
+    over = max(secs) >= 2 * 3600 or sum(secs) >= 4 * 3600  # docs/routines.md, not the validator's own
+    assert (got is None) == over, errs
+    if got is None:
+        assert all("planned time" in e for e in errs), errs
+        return
+    assert plan.total_ms(got) == sum(secs) * 1000  # press sets count 0 in both
+    run_to_the_end(got, start)
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. The gesture decoder
 

@@ -114,6 +114,7 @@ def test_no_files_is_a_usage_error():
 SCRIPT = r"""
 import os, sys
 sys.path.insert(0, %r)
+import rcheck  # compiled from .py first, while the heap is empty
 import routine
 m = %r
 r = %r

@@ -10,17 +10,20 @@ here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
 sys.path.insert(0, here)
 sys.path.insert(0, here + "/../../firmware")
 
+root = sys.argv[1]
+fake = len(sys.argv) > 2 and sys.argv[2] == "fake"
+if not fake:
+    import routine  # noqa: E402
+
+    routine.parse(b"{}", "warm-up")  # compile the validator first, on an unfragmented heap (from .py)
+
 import link  # noqa: E402
 from linkfakes import FakeApp, FakeStorage  # noqa: E402
 
-root = sys.argv[1]
-if len(sys.argv) > 2 and sys.argv[2] == "fake":
+if fake:
     store = FakeStorage(root)
 else:
-    import routine
     import storage
-
-    routine.parse(b"{}", "warm-up")  # compile the validator now, on an unfragmented heap (from .py)
 
     store = storage.Storage(root)
 

@@ -4,11 +4,11 @@ Runs under CPython (pytest) and the MicroPython unix port (tests/fw/mprun.py).""
 import binascii
 import json
 
+import rcheck  # noqa: F401 - the validator, compiled now while the heap is empty (192 KB under mprun)
 import canon
 import link
 import logops  # noqa: F401 - storage's log operations, compiled now while the heap is empty
 import logwalk  # noqa: F401
-import rcheck  # noqa: F401 - the validator, compiled now while the heap is empty (192 KB under mprun)
 import routine
 import storage
 from linkfakes import FakeApp, FakeStorage
