@@ -135,10 +135,8 @@ def seeds_to_the_end(build):
     short = [(rid, b["steps_read"], lv["steps_logged"], b["free"]) for rid, lv, b in out
              if b["steps_read"] != lv["steps_logged"]]
     for rid, got, want, free in short:
-        note("%s: after a power-up with %d bytes free, storage.session() (sessionlog.read) %s of the %d "
-             "steps: its step dicts do not fit this heap. The app does not need them: it resumes with "
-             "storage.resume_point (no dicts; see the resume figures) and shows no last-session summary "
-             "for such a log; the PC reads the whole log." % (
+        note("%s: after a power-up with %d bytes free, storage.fold() (the walk the app's resume and "
+             "last-session summary use) %s of the %d steps." % (
                  rid, free, "ran out of memory (MemoryError) instead" if got < 0 else "returned %d" % got, want))
     return out
 

@@ -213,15 +213,15 @@ def main(argv):
         print(json.dumps({"mode": mode, "resumed_at": b.resumed_at, "steps_logged_before": before, "error": err}))
         return
     if mode == "boot":
-        # a power-up after the session: what storage.session() (sessionlog.read) makes of its log,
-        # as the app's resume and last-session paths read it
+        # a power-up after the session: what the app's resume and last-session paths make of its log
+        # (storage.fold: a walk through a small buffer, no step dicts)
         name = a.st.logs()[-1][0]
         free = gc.mem_free()
         try:
-            d = a.st.session(name)
-            print(json.dumps({"mode": mode, "free": free, "steps_read": len(d["steps"]), "torn": d["torn"],
-                              "end": d["end"], "valid_bytes": d["valid_bytes"]}))
-        except MemoryError:  # read() no longer hides this as a torn log
+            d = a.st.fold(name)
+            print(json.dumps({"mode": mode, "free": free, "steps_read": d["steps"], "torn": False,
+                              "end": d["end"], "valid_bytes": d["stop"]}))
+        except MemoryError:
             print(json.dumps({"mode": mode, "free": free, "steps_read": -1, "torn": None, "end": None,
                               "valid_bytes": None}))
         return
