@@ -168,10 +168,8 @@ def log_bytes():
         line("log_bytes_per_step_%s" % rid, round(size / steps, 1), "B", "<=40")
     for rid, steps, size, flash in rows:
         line("log_flash_bytes_per_step_%s" % rid, round(flash / steps, 1), "B", "<=40")
-    code = ("import sys; sys.argv = ['flashyear', '--days', '365', '--scenarios', 'weekly', '--quiet']; "
-            "sys.path[:0] = [%r, %r]; import flashyear; flashyear.main()"
-            % (os.path.join(REPO, "tests", "fw"), os.path.join(REPO, "firmware")))
-    out = mp(["-c", code], "8M").strip().splitlines()[-1]
+    out = mp([os.path.join(REPO, "tests", "fw", "flashyear.py"), "--days", "365", "--scenarios", "weekly",
+              "--quiet"], "8M").strip().splitlines()[-1]
     res = dict(kv.split("=") for kv in out.split()[1:])
     note("flash over a year: tests/fw/flashyear.py, 730 sessions of hamstring-lower-back (twice daily) on the "
          "Pico's 1408 KB LittleFS, pulled weekly; flash = os.statvfs before and after, per kept session / its "

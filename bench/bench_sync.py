@@ -205,7 +205,7 @@ def make_logs(fs, n):
             off += actual
         w.end("done", off, off)
     d = os.path.join(fs, "logs")
-    return sum(os.path.getsize(os.path.join(d, x)) for x in os.listdir(d) if x.endswith(".log"))
+    return sum(os.path.getsize(os.path.join(d, x)) for x in os.listdir(d) if x.endswith(".seg"))  # sessions share segment files
 
 
 def bench_pull(work):
