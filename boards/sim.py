@@ -88,13 +88,24 @@ def ticks_ms():
     return (START + _now) & _MASK
 
 
+_over_at = None          # device ms since which the script has had nothing more to do
+_STALL = const(7200000)  # a session still running this long after the script is over waits forever
+#                          (paused, or at a press-when-done set): no routine is that long
+
+
 def _idle():
     """True once the script is over (every press released, no crash or cut to come) and no
-    session has run for _GRACE ms since: nothing scripted can happen any more."""
-    global _idle_at
-    if _in_session or _script or _crash_at or _cut_at or _presses:
-        _idle_at = None
+    session has run for _GRACE ms since, or a session is still running _STALL ms after the script
+    ended (paused or waiting for a press nobody will make): nothing scripted can happen any more."""
+    global _idle_at, _over_at
+    if _script or _crash_at or _cut_at or _presses:
+        _idle_at = _over_at = None
         return False
+    if _over_at is None:
+        _over_at = _now
+    if _in_session:
+        _idle_at = None
+        return _now - _over_at >= _STALL
     if _idle_at is None:
         _idle_at = _now
     return _now - _idle_at >= _GRACE
@@ -107,7 +118,9 @@ def _pace():
     if _free and CLOCK != "paced" and _idle():
         if conf.get("exit_when_done"):
             _emit("X %d idle" % _now)
-            sys.stderr.write("holdtimer sim: the script is over and no session is running\n")
+            sys.stderr.write("holdtimer sim: the script is over and %s\n" % (
+                "the session waits for a press (paused, or a set ended by a press)" if _in_session
+                else "no session is running"))
             raise SystemExit(3)
         if CLOCK == "script":
             _free = False

@@ -235,3 +235,15 @@ def test_a_script_of_one_long_press_stays_on_virtual_time_for_the_whole_session(
     finally:
         sim.stop()
     assert rc == 0 and [e.data.split()[0] for e in sim.cues() if e.name == "session_end"] == ["done"]
+
+
+def test_a_scripted_session_left_paused_ends_the_run_with_a_message_not_a_hang(tmp_path):
+    # `1 long` starts, `30 short` pauses, and nothing resumes: virtual time must not run forever.
+    script = tmp_path / "press.txt"
+    script.write_text("1 long\n30 short\n")
+    fs = str(tmp_path / "flash")
+    sd.flash_with(fs, [(RID, SEEDS[RID][1])])
+    r = subprocess.run([EXE, "sim", "--fs", fs, "--speed", "400", "--script", str(script), "--headless",
+                        "--exit-when-done", "--heap", "192"], capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0 and "the session waits for a press" in r.stderr, r.stderr[-1000:]
+    assert "Traceback" not in r.stderr
